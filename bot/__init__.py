@@ -1,0 +1,1 @@
+"""The Cảnh giác process: settings, wiring, the command line and the channels."""

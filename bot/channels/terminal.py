@@ -1,0 +1,43 @@
+"""The terminal channel: talk to the bot as a resident, one line per message."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import TextIO
+
+from bot.channels.render import numbered
+from db import outbox
+from db.clock import utcnow
+from db.engine import Database
+from handlers.dispatcher import Dispatcher
+from handlers.types import Incoming
+
+CHANNEL = "terminal"
+
+
+def chat(dispatcher: Dispatcher, db: Database, user_id: str,
+         stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Read messages until end of input; buttons are shown as numbered options."""
+    interactive = stdin.isatty()
+    if interactive:
+        _turn(dispatcher, db, user_id, "/start", stdout)
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        _turn(dispatcher, db, user_id, line.rstrip("\n"), stdout)
+
+
+def _turn(dispatcher: Dispatcher, db: Database, user_id: str, text: str, stdout: TextIO) -> None:
+    incoming = Incoming(channel=CHANNEL, user_id=user_id, update_id=uuid.uuid4().hex,
+                        text=text, numbered_choices=True)
+    handled = dispatcher.handle(incoming)
+    for block in numbered(handled.replies):
+        stdout.write(block + "\n\n")
+    stdout.flush()
+    with db.transaction() as session:  # shown on screen: delivered
+        outbox.mark_sent(session, handled.outbox_ids, utcnow())

@@ -1,0 +1,27 @@
+"""Building the parts from settings: the database (migrated) and the dispatcher."""
+
+from __future__ import annotations
+
+import logging
+
+import content
+from bot.settings import Settings
+from db.engine import Database
+from db.migrate import upgrade
+from handlers.dispatcher import Dispatcher
+
+
+def open_database(settings: Settings) -> Database:
+    """The database, brought to the latest migration before anything uses it."""
+    upgrade(settings.database_url)
+    return Database(settings.database_url)
+
+
+def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
+    return Dispatcher(db, content.load(), settings.limits)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,121 @@
+"""Scammers' identifiers, stored normalised so every spelling of one number meets one row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import phonenumbers
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from db.models import Identifier, Report, ReportIdentifier
+
+PHONE, BANK, URL, SOCIAL = "phone", "bank", "url", "social"
+# Platforms whose profile links name a person, not a website.
+SOCIAL_HOSTS = {
+    "facebook.com": "facebook.com", "fb.com": "facebook.com", "m.facebook.com": "facebook.com",
+    "fb.me": "facebook.com", "t.me": "t.me", "telegram.me": "t.me", "zalo.me": "zalo.me",
+    "tiktok.com": "tiktok.com", "instagram.com": "instagram.com", "x.com": "x.com",
+    "twitter.com": "x.com",
+}
+# A report closed as rubbish or as no crime does not count against an identifier.
+NOT_COUNTED = ("rac", "khong_co_dau_hieu")
+
+
+@dataclass(frozen=True)
+class ParsedIdentifier:
+    kind: str
+    value: str
+    display: str
+    bank: str = ""
+
+
+def phone(text: str) -> ParsedIdentifier | None:
+    """A Vietnamese (or international) phone number in E.164, or None if not a real number."""
+    try:
+        number = phonenumbers.parse(text, "VN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 84
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return ParsedIdentifier(PHONE, e164, phonenumbers.format_number(number, style))
+
+
+def bank_account(digits: str, bank: str = "") -> ParsedIdentifier | None:
+    clean = "".join(c for c in digits if c.isdigit())
+    if not 6 <= len(clean) <= 19:
+        return None
+    return ParsedIdentifier(BANK, clean, clean, bank)
+
+
+def link(text: str) -> ParsedIdentifier | None:
+    """A URL by host and path (no scheme, no 'www.', no query): the site, not the visit."""
+    raw = text.strip().rstrip(".,;:!?)”\"'")
+    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if "." not in host or len(host) > 200:
+        return None
+    path = parts.path.rstrip("/")
+    if host in SOCIAL_HOSTS:
+        canonical = SOCIAL_HOSTS[host]
+        return ParsedIdentifier(SOCIAL, f"{canonical}{path}".lower()[:255],
+                                f"{canonical}{path}"[:255])
+    value = f"{host}{path}"[:255]
+    return ParsedIdentifier(URL, value.lower(), value)
+
+
+def handle(name: str) -> ParsedIdentifier:
+    """A Telegram-style @handle, stored as its t.me link."""
+    bare = name.lstrip("@")
+    return ParsedIdentifier(SOCIAL, f"t.me/{bare.lower()}", f"@{bare}")
+
+
+def get_or_create(session: Session, parsed: ParsedIdentifier) -> Identifier:
+    found = session.exec(select(Identifier).where(
+        Identifier.kind == parsed.kind, Identifier.value == parsed.value,
+        Identifier.bank == parsed.bank)).first()
+    if found:
+        return found
+    created = Identifier(kind=parsed.kind, value=parsed.value, bank=parsed.bank,
+                         display=parsed.display)
+    session.add(created)
+    session.flush()
+    return created
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the records say of an identifier: police-confirmed, and how many reports."""
+
+    confirmed: bool
+    reports: int
+
+
+def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
+    """For a bank account of unknown bank, every bank's row with that number counts."""
+    query = select(Identifier.id, Identifier.confirmed_scam).where(
+        Identifier.kind == parsed.kind, Identifier.value == parsed.value)
+    if parsed.kind == BANK and parsed.bank:
+        query = query.where(col(Identifier.bank).in_([parsed.bank, ""]))
+    rows = session.exec(query).all()
+    if not rows:
+        return Standing(False, 0)
+    ids = [row[0] for row in rows]
+    count = session.exec(
+        select(func.count(func.distinct(ReportIdentifier.report_id)))
+        .join(Report, col(Report.id) == ReportIdentifier.report_id)
+        .where(col(ReportIdentifier.identifier_id).in_(ids),
+               col(Report.status).not_in(NOT_COUNTED))).one()
+    return Standing(any(row[1] for row in rows), int(count))
+
+
+def times_reported(session: Session, identifier_id: int, before_report_id: int) -> int:
+    """How many earlier reports named this identifier (for the police card)."""
+    return int(session.exec(
+        select(func.count()).select_from(ReportIdentifier).where(
+            ReportIdentifier.identifier_id == identifier_id,
+            col(ReportIdentifier.report_id) < before_report_id)).one())

@@ -1,0 +1,164 @@
+"""The tables. Every row a resident, officer or sender acts on is declared here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.clock import utcnow
+
+
+class Conversation(SQLModel, table=True):
+    """Where one user stands in the dialogue on one channel; shared by every process."""
+
+    __table_args__ = (UniqueConstraint("channel", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Optimistic lock: two processes never both advance the same conversation.
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """A channel-level update id already handled; a redelivery stops here."""
+
+    __tablename__ = "processed_update"
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    processed_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Resident(SQLModel, table=True):
+    """A person who talks to the bot: their alert subscription and reachability."""
+
+    __table_args__ = (UniqueConstraint("channel", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    subscribed: bool = False
+    area: str | None = Field(default=None, max_length=32)
+    subscribed_at: datetime | None = None
+    # The platform refused delivery (user blocked the bot): stop trying.
+    blocked: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Consent(SQLModel, table=True):
+    """A resident's agreement to a purpose, with the exact text version they saw."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    purpose: str = Field(max_length=32)
+    text_version: str = Field(max_length=32)
+    given_at: datetime = Field(default_factory=utcnow)
+
+
+class Report(SQLModel, table=True):
+    """A tip-off about a scam or trafficking, from submission to decision."""
+
+    __table_args__ = (Index("ix_report_status_created", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    receipt_code: str = Field(max_length=9, unique=True)
+    channel: str = Field(max_length=16)
+    # Unlinked (NULL) when the reporter deletes their data; the report stays for police.
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    scam_type: str = Field(max_length=32)
+    urgent: bool = False
+    account: str = Field(sa_column=Column(Text, nullable=False))
+    victim_info: str | None = Field(default=None, sa_column=Column(Text))
+    amount_vnd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    occurred_on: date | None = None
+    anonymous: bool = True
+    contact_phone: str | None = Field(default=None, max_length=20)
+    consent_version: str = Field(max_length=32)
+    status: str = Field(default="moi", max_length=24)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    ack_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+
+
+class ReportEvent(SQLModel, table=True):
+    """The audit trail: who moved a report, when, from what to what, and why."""
+
+    __tablename__ = "report_event"
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=24)
+    to_status: str | None = Field(default=None, max_length=24)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Identifier(SQLModel, table=True):
+    """A normalised phone, bank account, link or social account named in reports."""
+
+    __table_args__ = (UniqueConstraint("kind", "value", "bank"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    value: str = Field(max_length=255)
+    # Empty string, not NULL, so the unique constraint holds for non-bank kinds too.
+    bank: str = Field(default="", max_length=32)
+    display: str = Field(max_length=255)
+    confirmed_scam: bool = False
+    confirmed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReportIdentifier(SQLModel, table=True):
+    """Which identifiers a report names."""
+
+    __tablename__ = "report_identifier"
+    report_id: int = Field(foreign_key="report.id", primary_key=True)
+    identifier_id: int = Field(foreign_key="identifier.id", primary_key=True, index=True)
+
+
+class Evidence(SQLModel, table=True):
+    """A photo a resident sent with a report; held for the draft until it is submitted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    # The draft it belongs to, "channel:user", until the report is saved.
+    draft_owner: str | None = Field(default=None, max_length=96, index=True)
+    sha256: str = Field(max_length=64)
+    size: int
+    mime: str = Field(default="image/jpeg", max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Outbox(SQLModel, table=True):
+    """A message owed to someone, committed with the change that caused it."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=64)
+    kind: str = Field(max_length=24)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # 0 = a reply someone waits for; larger = bulk, sent after.
+    priority: int = 0
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    # Whoever holds the lease sends; an expired lease means the holder died.
+    lease_until: datetime | None = None
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    last_error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class Throttle(SQLModel, table=True):
+    """A fixed-window counter, e.g. receipt-code guesses per user per hour."""
+
+    key: str = Field(max_length=128, primary_key=True)
+    window_start: datetime
+    count: int = 0

@@ -1,0 +1,1 @@
+"""The channel-agnostic conversation core: steps from (state, message) to (state, replies)."""

@@ -1,0 +1,99 @@
+"""One update in, one transaction: dedupe, step, new state, outbox — then the replies out."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from content import Content
+from db import conversations, outbox
+from db.clock import utcnow
+from db.engine import Database
+from handlers.router import RESUMABLE, choice_key, route
+from handlers.types import Context, Incoming, Limits, Reply, State
+
+log = logging.getLogger(__name__)
+# Invisible characters people paste by accident; they must not change what a message means.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\x00-\x08\x0b-\x1f\x7f]")
+# The adapter sends replies itself right after commit; the outbox sender only takes over
+# if it has not confirmed within this time (it crashed).
+REPLY_LEASE = timedelta(seconds=30)
+
+
+@dataclass
+class Handled:
+    """What a turn produced: replies to show now, and their outbox rows to mark sent."""
+
+    replies: list[Reply] = field(default_factory=list)
+    outbox_ids: list[int] = field(default_factory=list)
+    duplicate: bool = False
+
+
+class Dispatcher:
+    def __init__(self, db: Database, content: Content, limits: Limits,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db, self.content, self.limits, self.clock = db, content, limits, clock
+
+    def handle(self, msg: Incoming) -> Handled:
+        try:
+            return self._turn(msg, failed=False)
+        except Exception:
+            log.exception("turn failed for %s:%s update %s", msg.channel, msg.user_id,
+                          msg.update_id)
+            # The turn's changes are rolled back; the resident is told, the state is untouched.
+            return self._turn(msg, failed=True)
+
+    def _turn(self, msg: Incoming, failed: bool) -> Handled:
+        now = self.clock()
+        with self.db.transaction() as session:
+            if not conversations.first_time(session, msg.channel, msg.update_id, now):
+                return Handled(duplicate=True)
+            conversation = conversations.lock(session, msg.channel, msg.user_id, now)
+            state = State.from_json(conversation.state)
+            ctx = Context(session=session, content=self.content, now=now, limits=self.limits)
+            if failed:
+                replies = [Reply(self.content.text("common.error"))]
+            else:
+                state, replies = self._step(ctx, state, msg)
+                conversations.save(conversation, state.to_json(), now)
+            rows = [outbox.enqueue(session, channel=msg.channel, recipient=msg.user_id,
+                                   kind="reply", payload=r.to_dict(), now=now,
+                                   leased_for=REPLY_LEASE) for r in replies]
+            for effect in ctx.effects:
+                outbox.enqueue(session, now=now, **effect)
+            session.flush()
+            return Handled(replies, [row.id for row in rows if row.id is not None])
+
+    def _step(self, ctx: Context, state: State, msg: Incoming) -> tuple[State, list[Reply]]:
+        text = clean(msg.text)
+        if len(text) > self.limits.max_text:
+            notice = Reply(self.content.text("common.too_long", limit=self.limits.max_text))
+            return state, [notice]
+        payload = msg.payload or self._typed_choice(state, msg, text)
+        state, replies = route(ctx, state, msg, text, payload)
+        if state.flow in RESUMABLE and state.draft is not None:
+            state.draft["step"], state.draft["trail"] = state.step, list(state.trail)
+        shown = [[b.label, b.payload] for r in replies for row in r.buttons for b in row]
+        if shown:
+            state.choices = shown
+        return state, replies
+
+    @staticmethod
+    def _typed_choice(state: State, msg: Incoming, text: str) -> str | None:
+        """A typed number (where options are numbered) or a button's label stands for a press."""
+        if not text or not state.choices:
+            return None
+        if msg.numbered_choices and text.isdigit() and 1 <= int(text) <= len(state.choices):
+            return state.choices[int(text) - 1][1]
+        key = choice_key(text)
+        return next((payload for label, payload in state.choices
+                     if key and choice_key(label) == key), None)
+
+
+def clean(text: str) -> str:
+    """NFC, no invisible or control characters (newlines kept), trimmed."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text or "")).strip()

@@ -1,0 +1,56 @@
+"""The quiz: a round of questions, each answered with the reason, and a score at the end."""
+
+from __future__ import annotations
+
+from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
+from handlers.types import Context, Incoming, Outcome, Reply, State
+
+FLOW = Flow("quiz")
+ROUND = 6  # questions per round; rounds rotate through the whole bank
+
+
+def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    bank = len(ctx.content.quiz)
+    offset = int(state.memory.get("quiz_offset", 0)) % bank
+    order = [(offset + i) % bank for i in range(min(ROUND, bank))]
+    state.memory["quiz_offset"] = (offset + len(order)) % bank
+    intro = Reply(ctx.content.text("quiz.intro", count=len(order)))
+    state, replies = enter(ctx, state, FLOW, "q", {"order": order, "i": 0, "score": 0})
+    return state, [intro, *replies]
+
+
+def prompt_q(ctx: Context, state: State) -> list[Reply]:
+    order, i = state.data["order"], state.data["i"]
+    question = ctx.content.quiz[order[i]]
+    text = ctx.content.text("quiz.question", number=i + 1, count=len(order),
+                            question=question["question"])
+    options = [choice(state, str(n), option) for n, option in enumerate(question["options"])]
+    return [Reply(text, rows(*options, choice(state, "cancel", ctx.content.raw("buttons.cancel"))))]
+
+
+@FLOW.step("q", can_go_back=False)
+def answer_question(ctx: Context, state: State, answer: Answer) -> Outcome:
+    data = state.data
+    question = ctx.content.quiz[data["order"][data["i"]]]
+    if answer.value is None or not answer.value.isdigit() \
+            or int(answer.value) >= len(question["options"]):
+        return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+    right = int(answer.value) == question["answer"]
+    data["score"] += right
+    feedback = (ctx.content.text("quiz.correct", why=question["why"]) if right else
+                ctx.content.text("quiz.wrong", answer=question["options"][question["answer"]],
+                                 why=question["why"]))
+    data["i"] += 1
+    if data["i"] < len(data["order"]):
+        state.seq += 1  # the previous question's buttons are now old
+        return state, [Reply(feedback), *prompt_q(ctx, state)]
+    score, count = data["score"], len(data["order"])
+    verdict = ("verdict_high" if score * 10 >= count * 8 else
+               "verdict_mid" if score * 2 >= count else "verdict_low")
+    result = ctx.content.text("quiz.result", score=score, count=count,
+                              verdict=ctx.content.text(f"quiz.{verdict}"))
+    label = ctx.content.raw
+    finish(state)
+    return state, [Reply(feedback), Reply(result, rows(nav(label("buttons.quiz_again"), "/cauhoi"),
+                                                       nav(label("buttons.scams"), "/thudoan"),
+                                                       nav(label("buttons.menu"), "/start")))]

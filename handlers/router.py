@@ -1,0 +1,120 @@
+"""The whole command surface in one place, and how a message finds its step."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from content import fold
+from handlers import (awareness, lookup, menu, privacy, quiz, report, scams, subscribe, track)
+from handlers.flow import Answer, Flow, back, finish, stay
+from handlers.menu import menu_reply
+from handlers.parse import parse_receipt_code
+from handlers.types import Context, Incoming, Outcome, Reply, State
+
+Command = Callable[[Context, State, Incoming, str], Outcome]
+
+
+def cancel(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    flow = FLOWS.get(state.flow or "")
+    if flow is None and state.draft is None:
+        return state, [menu_reply(ctx.content, ctx.content.text("common.nothing_to_cancel"))]
+    # Outside a flow, the only thing left to cancel is a report draft.
+    owner = flow if flow is not None else report.FLOW
+    if owner.on_cancel is not None:
+        owner.on_cancel(ctx, state)
+    return finish(state), [menu_reply(ctx.content, ctx.content.text("common.cancelled"))]
+
+
+# Every command, once, in menu order. Deep links (/start <name>) reach the same entries.
+COMMANDS: dict[str, Command] = {
+    "start": menu.start,
+    "canhgiac": awareness.show,
+    "thudoan": scams.show,
+    "totgiac": report.start,
+    "kiemtra": lookup.start,
+    "theodoi": track.start,
+    "cauhoi": quiz.start,
+    "dangky": subscribe.start,
+    "huydangky": subscribe.stop,
+    "trogiup": menu.show_help,
+    "xoadulieu": privacy.start,
+    "huy": cancel,
+}
+FLOWS: dict[str, Flow] = {f.name: f for f in (report.FLOW, lookup.FLOW, track.FLOW, quiz.FLOW,
+                                              subscribe.FLOW, privacy.FLOW)}
+# Flows whose half-done work is kept when the resident wanders off to another journey.
+RESUMABLE = {report.FLOW.name}
+
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_FLOW_PAYLOAD = re.compile(r"^(\d+):(\w+):(.*)$", re.DOTALL)
+
+
+def route(ctx: Context, state: State, msg: Incoming, text: str, payload: str | None) -> Outcome:
+    """Send one cleaned-up message to the command, flow step or free-text answer it is for."""
+    command = payload if payload and payload.startswith("/") else text
+    if match := _COMMAND.match(command):
+        return _run_command(ctx, state, msg, match.group(1).lower(), (match.group(2) or "").strip())
+    flow = FLOWS.get(state.flow or "")
+    if payload is not None:
+        parts = _FLOW_PAYLOAD.match(payload)
+        if parts is None or flow is None or parts.group(1) != str(state.seq) \
+                or parts.group(2) != state.step:
+            return _stale(ctx, state, flow)
+        return _in_flow(ctx, state, flow, msg, text, parts.group(3))
+    if flow is not None:
+        return _in_flow(ctx, state, flow, msg, text, None)
+    return _idle(ctx, state, msg, text)
+
+
+def _run_command(ctx: Context, state: State, msg: Incoming, name: str, arg: str) -> Outcome:
+    if name == "start" and arg.lower() in COMMANDS and arg.lower() != "start":
+        name, arg = arg.lower(), ""  # deep link: t.me/<bot>?start=totgiac
+    handler = COMMANDS.get(name)
+    if handler is None:
+        notice = ctx.content.text("common.unknown_command", command=f"/{name}")
+        flow = FLOWS.get(state.flow or "")
+        return stay(ctx, state, flow, notice) if flow and state.step else \
+            (state, [menu_reply(ctx.content, notice)])
+    if handler is not cancel:
+        finish(state)  # leaving a flow; a report draft stays in state.draft for later
+    return handler(ctx, state, msg, arg)
+
+
+def _in_flow(ctx: Context, state: State, flow: Flow, msg: Incoming, text: str,
+             value: str | None) -> Outcome:
+    if value == "cancel":
+        return cancel(ctx, state, msg, "")
+    if value == "back":
+        return back(ctx, state, flow, ctx.content.text("common.no_back"))
+    answer = Answer(text=text, value=value, attachments=msg.attachments, message=msg)
+    if value is None and msg.attachments and state.step != "evidence":
+        return stay(ctx, state, flow, ctx.content.text("common.attachment_ignored"))
+    if value is None and not text and not msg.attachments:
+        return stay(ctx, state, flow, ctx.content.text("common.empty"))
+    return flow.steps[state.step or ""].accept(ctx, state, answer)
+
+
+def _stale(ctx: Context, state: State, flow: Flow | None) -> Outcome:
+    notice = ctx.content.text("common.stale_button")
+    if flow is None or not state.step:
+        return state, [menu_reply(ctx.content, notice)]
+    return state, [Reply(notice), *flow.steps[state.step].prompt(ctx, state)]
+
+
+def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
+    """Outside any journey: a number or link is checked, a receipt code is looked up."""
+    if not text:
+        key = "common.attachment_ignored" if msg.attachments else "common.empty"
+        return state, [menu_reply(ctx.content, ctx.content.text(key))]
+    verdict = lookup.answer_for(ctx, text)
+    if verdict is not None:
+        return state, verdict
+    if parse_receipt_code(text):
+        return track.by_code(ctx, state, msg, text)
+    return state, [menu_reply(ctx.content, ctx.content.text("common.not_understood"))]
+
+
+def choice_key(label: str) -> str:
+    """How a typed answer is compared with a button label: no accents, case, emoji or marks."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(label)).split())

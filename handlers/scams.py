@@ -1,0 +1,36 @@
+"""The scam-tricks library: a list to pick from, and each trick's signs and defences."""
+
+from __future__ import annotations
+
+from content import Content
+from handlers.flow import nav, rows
+from handlers.types import Context, Incoming, Outcome, Reply, State
+
+
+def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    content = ctx.content
+    scam = content.scam(arg) if arg else None
+    if scam:
+        return state, [_detail(content, scam)]
+    intro = content.text("scams.not_found") if arg else content.text("scams.intro")
+    buttons = [nav(s["short"], f"/thudoan {s['id']}") for s in content.scams]
+    buttons.append(nav(content.raw("buttons.menu"), "/start"))
+    return state, [Reply(intro, rows(*buttons))]
+
+
+def _detail(content: Content, scam: dict) -> Reply:
+    def section(icon: str, key: str, items: list[str]) -> str:
+        return f"{icon} <b>{content.text('scams.' + key)}</b>\n" + "\n".join(f"• {i}" for i in items)
+
+    text = "\n\n".join([
+        f"<b>{scam['title']}</b>",
+        f"📩 <b>{content.text('scams.starts')}</b>\n{scam['starts']}",
+        section("⚠️", "signs", scam["signs"]),
+        section("✅", "do", scam["do"]),
+        section("⛔", "never", scam["never"]),
+    ])
+    label = content.raw
+    buttons = rows(nav(label("buttons.more_scams"), "/thudoan"),
+                   nav(label("buttons.report_now"), "/totgiac"),
+                   nav(label("buttons.menu"), "/start"))
+    return Reply(text, buttons)

@@ -1,0 +1,117 @@
+"""Plain data crossing the core's boundary: what came in, what to answer, where we are."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from content import Content
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or file the channel already fetched (bytes), or could not (data is None)."""
+
+    kind: str  # "photo", "file", "sticker"
+    data: bytes | None = None
+    mime: str = "image/jpeg"
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One update from any channel, stripped of everything platform-specific."""
+
+    channel: str
+    user_id: str
+    update_id: str
+    text: str = ""
+    payload: str | None = None  # a pressed button's payload
+    attachments: tuple[Attachment, ...] = ()
+    # The channel cannot show buttons: options are numbered and picked by number.
+    numbered_choices: bool = False
+    carries_photos: bool = False
+    forwarded: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to show: text in the small HTML subset, and rows of buttons."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text,
+                "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        rows = tuple(tuple(Button(label, payload) for label, payload in row)
+                     for row in data.get("buttons", []))
+        return cls(text=data["text"], buttons=rows)
+
+
+@dataclass
+class State:
+    """Where a conversation stands; stored as JSON in the Conversation row."""
+
+    flow: str | None = None
+    step: str | None = None
+    # Bumped when a flow starts: buttons carry it, so presses on old menus are recognised.
+    seq: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    trail: list[str] = field(default_factory=list)
+    # The report being written survives detours into other journeys and restarts.
+    draft: dict[str, Any] | None = None
+    memory: dict[str, Any] = field(default_factory=dict)
+    # The options last shown, so "2" or a typed label can stand for a press.
+    choices: list[list[str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return copy.deepcopy(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> State:
+        known = {k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The operational numbers a ward may tune (from settings)."""
+
+    max_text: int = 4000
+    reports_per_day: int = 10
+    code_lookups_per_hour: int = 10
+    evidence_max_bytes: int = 10 * 1024 * 1024
+    evidence_per_report: int = 10
+    identifiers_per_report: int = 20
+    ack_hours: float = 24
+    urgent_ack_minutes: float = 15
+    resolve_days: int = 20
+
+
+@dataclass
+class Context:
+    """What a step may use besides the state and the message."""
+
+    session: Session
+    content: Content
+    now: datetime  # aware UTC
+    limits: Limits
+    # Messages for others (police, other residents), written to the outbox with the turn.
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+
+Outcome = tuple[State, list[Reply]]
