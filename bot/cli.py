@@ -15,11 +15,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="run the bot (terminal chat when no messenger is configured)")
     commands.add_parser("chat", help="talk to the bot as a resident in this terminal")
     database = commands.add_parser("db", help="database tasks")
-    database.add_parser = database.add_subparsers(dest="action", required=True).add_parser  # type: ignore[method-assign]
-    database.add_parser("upgrade", help="bring the database to the latest migration")
+    database.add_subparsers(dest="action", required=True).add_parser(
+        "upgrade", help="bring the database to the latest migration"
+    )
     words = commands.add_parser("content", help="content tasks")
     words.add_subparsers(dest="action", required=True).add_parser(
-        "check", help="validate every text, button and limit")
+        "check", help="validate every text, button and limit"
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -23,8 +23,16 @@ _MARKUP = re.compile(r"</?(?:b|i)>|&(?:lt|gt|amp);")
 DYNAMIC_KEYS = (
     [f"status.{s}" for s in TRANSITIONS]
     + [f"lookup.advice_{k}" for k in (PHONE, BANK, URL, SOCIAL)]
-    + ["report.amount_invalid", "report.amount_absurd", "quiz.verdict_high", "quiz.verdict_mid",
-       "quiz.verdict_low", "report.when_future", "report.when_too_old", "report.when_invalid"]
+    + [
+        "report.amount_invalid",
+        "report.amount_absurd",
+        "quiz.verdict_high",
+        "quiz.verdict_mid",
+        "quiz.verdict_low",
+        "report.when_future",
+        "report.when_too_old",
+        "report.when_invalid",
+    ]
     + [f"commands.{c}" for c in COMMANDS]
 )
 
@@ -43,9 +51,16 @@ def strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
 def problems(words: Content | None = None) -> list[str]:
     words = words or content.load()
     found: list[str] = []
-    every = {"messages": words.messages, "rules": words.rules, "scams": words.scams,
-             "quiz": words.quiz, "hotlines": words.hotlines, "areas": words.areas,
-             "banks": words.banks, "urgent": words.urgent_words}
+    every = {
+        "messages": words.messages,
+        "rules": words.rules,
+        "scams": words.scams,
+        "quiz": words.quiz,
+        "hotlines": words.hotlines,
+        "areas": words.areas,
+        "banks": words.banks,
+        "urgent": words.urgent_words,
+    }
     for path, text in strings(every):
         if unicodedata.normalize("NFC", text) != text:
             found.append(f"{path}: not NFC")

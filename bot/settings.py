@@ -67,8 +67,9 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         environment=get("ENVIRONMENT", "local").strip().lower(),
         database_url=get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         telegram_bot_token=get("TELEGRAM_BOT_TOKEN", "").strip(),
-        telegram_api_url=(get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org")
-        .rstrip("/"),
+        telegram_api_url=(get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org").rstrip(
+            "/"
+        ),
         telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", "").strip(),
         telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
         http_host=get("HTTP_HOST", "127.0.0.1").strip(),
@@ -93,8 +94,12 @@ def _check(settings: Settings) -> None:
     """Fail fast on what would be unsafe in a real deployment."""
     secret = settings.telegram_webhook_secret
     if secret and (len(secret) < 16 or not all(c.isalnum() or c in "_-" for c in secret)):
-        raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 16–256 characters of A-Z, a-z, "
-                            "0-9, _ and -")
-    if settings.is_production and settings.database_url.startswith("sqlite") \
-            and ":memory:" in settings.database_url:
+        raise SettingsError(
+            "TELEGRAM_WEBHOOK_SECRET must be 16–256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    if (
+        settings.is_production
+        and settings.database_url.startswith("sqlite")
+        and ":memory:" in settings.database_url
+    ):
         raise SettingsError("an in-memory database loses every report on restart")

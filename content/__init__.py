@@ -39,8 +39,10 @@ class Content:
     def text(self, key: str, **values: Any) -> str:
         """A message with its {fields} filled; values are HTML-escaped (they may be user text)."""
         template = self.raw(key)
-        safe = {k: v.markup if isinstance(v, Markup) else html.escape(str(v), quote=False)
-                for k, v in values.items()}
+        safe = {
+            k: v.markup if isinstance(v, Markup) else html.escape(str(v), quote=False)
+            for k, v in values.items()
+        }
         return template.format_map(safe) if values else template
 
     def scam(self, scam_id: str) -> dict[str, Any] | None:

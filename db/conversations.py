@@ -15,18 +15,21 @@ from db.upsert import insert_ignore
 
 def first_time(session: Session, channel: str, update_id: str, now: datetime) -> bool:
     """Record an update id; False if it was handled before (a redelivery)."""
-    return insert_ignore(session, ProcessedUpdate, channel=channel, update_id=update_id,
-                         processed_at=now)
+    return insert_ignore(
+        session, ProcessedUpdate, channel=channel, update_id=update_id, processed_at=now
+    )
 
 
 def lock(session: Session, channel: str, user_id: str, now: datetime) -> Conversation:
     """The user's conversation row, created if new, locked until the transaction ends."""
-    insert_ignore(session, Conversation, channel=channel, user_id=user_id, state={},
-                  version=0, updated_at=now)
+    insert_ignore(
+        session, Conversation, channel=channel, user_id=user_id, state={}, version=0, updated_at=now
+    )
     return session.exec(
-        select(Conversation).where(Conversation.channel == channel,
-                                   Conversation.user_id == user_id)
-        .with_for_update()).one()
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.user_id == user_id)
+        .with_for_update()
+    ).one()
 
 
 def save(conversation: Conversation, state: dict[str, Any], now: datetime) -> None:
@@ -37,12 +40,16 @@ def save(conversation: Conversation, state: dict[str, Any], now: datetime) -> No
 
 
 def forget(session: Session, channel: str, user_id: str) -> None:
-    session.execute(delete(Conversation).where(
-        col(Conversation.channel) == channel, col(Conversation.user_id) == user_id))
+    session.execute(
+        delete(Conversation).where(
+            col(Conversation.channel) == channel, col(Conversation.user_id) == user_id
+        )
+    )
 
 
 def prune_processed(session: Session, older_than: timedelta, now: datetime) -> int:
     """Update ids older than any redelivery window are no longer needed."""
-    result = session.execute(delete(ProcessedUpdate).where(
-        col(ProcessedUpdate.processed_at) < now - older_than))
-    return int(result.rowcount or 0)
+    result = session.connection().execute(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < now - older_than)
+    )
+    return max(0, result.rowcount or 0)

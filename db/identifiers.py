@@ -14,9 +14,16 @@ from db.models import Identifier, Report, ReportIdentifier
 PHONE, BANK, URL, SOCIAL = "phone", "bank", "url", "social"
 # Platforms whose profile links name a person, not a website.
 SOCIAL_HOSTS = {
-    "facebook.com": "facebook.com", "fb.com": "facebook.com", "m.facebook.com": "facebook.com",
-    "fb.me": "facebook.com", "t.me": "t.me", "telegram.me": "t.me", "zalo.me": "zalo.me",
-    "tiktok.com": "tiktok.com", "instagram.com": "instagram.com", "x.com": "x.com",
+    "facebook.com": "facebook.com",
+    "fb.com": "facebook.com",
+    "m.facebook.com": "facebook.com",
+    "fb.me": "facebook.com",
+    "t.me": "t.me",
+    "telegram.me": "t.me",
+    "zalo.me": "zalo.me",
+    "tiktok.com": "tiktok.com",
+    "instagram.com": "instagram.com",
+    "x.com": "x.com",
     "twitter.com": "x.com",
 }
 # A report closed as rubbish or as no crime does not count against an identifier.
@@ -40,8 +47,11 @@ def phone(text: str) -> ParsedIdentifier | None:
     if not phonenumbers.is_valid_number(number):
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    style = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 84
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 84
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
     return ParsedIdentifier(PHONE, e164, phonenumbers.format_number(number, style))
 
 
@@ -62,8 +72,9 @@ def link(text: str) -> ParsedIdentifier | None:
     path = parts.path.rstrip("/")
     if host in SOCIAL_HOSTS:
         canonical = SOCIAL_HOSTS[host]
-        return ParsedIdentifier(SOCIAL, f"{canonical}{path}".lower()[:255],
-                                f"{canonical}{path}"[:255])
+        return ParsedIdentifier(
+            SOCIAL, f"{canonical}{path}".lower()[:255], f"{canonical}{path}"[:255]
+        )
     value = f"{host}{path}"[:255]
     return ParsedIdentifier(URL, value.lower(), value)
 
@@ -75,13 +86,18 @@ def handle(name: str) -> ParsedIdentifier:
 
 
 def get_or_create(session: Session, parsed: ParsedIdentifier) -> Identifier:
-    found = session.exec(select(Identifier).where(
-        Identifier.kind == parsed.kind, Identifier.value == parsed.value,
-        Identifier.bank == parsed.bank)).first()
+    found = session.exec(
+        select(Identifier).where(
+            Identifier.kind == parsed.kind,
+            Identifier.value == parsed.value,
+            Identifier.bank == parsed.bank,
+        )
+    ).first()
     if found:
         return found
-    created = Identifier(kind=parsed.kind, value=parsed.value, bank=parsed.bank,
-                         display=parsed.display)
+    created = Identifier(
+        kind=parsed.kind, value=parsed.value, bank=parsed.bank, display=parsed.display
+    )
     session.add(created)
     session.flush()
     return created
@@ -98,7 +114,8 @@ class Standing:
 def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
     """For a bank account of unknown bank, every bank's row with that number counts."""
     query = select(Identifier.id, Identifier.confirmed_scam).where(
-        Identifier.kind == parsed.kind, Identifier.value == parsed.value)
+        Identifier.kind == parsed.kind, Identifier.value == parsed.value
+    )
     if parsed.kind == BANK and parsed.bank:
         query = query.where(col(Identifier.bank).in_([parsed.bank, ""]))
     rows = session.exec(query).all()
@@ -108,14 +125,20 @@ def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
     count = session.exec(
         select(func.count(func.distinct(ReportIdentifier.report_id)))
         .join(Report, col(Report.id) == ReportIdentifier.report_id)
-        .where(col(ReportIdentifier.identifier_id).in_(ids),
-               col(Report.status).not_in(NOT_COUNTED))).one()
+        .where(col(ReportIdentifier.identifier_id).in_(ids), col(Report.status).not_in(NOT_COUNTED))
+    ).one()
     return Standing(any(row[1] for row in rows), int(count))
 
 
 def times_reported(session: Session, identifier_id: int, before_report_id: int) -> int:
     """How many earlier reports named this identifier (for the police card)."""
-    return int(session.exec(
-        select(func.count()).select_from(ReportIdentifier).where(
-            ReportIdentifier.identifier_id == identifier_id,
-            col(ReportIdentifier.report_id) < before_report_id)).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(ReportIdentifier)
+            .where(
+                ReportIdentifier.identifier_id == identifier_id,
+                col(ReportIdentifier.report_id) < before_report_id,
+            )
+        ).one()
+    )

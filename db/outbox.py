@@ -14,25 +14,49 @@ REPLY, BULK = 0, 10  # priorities: an answer someone waits for goes before any b
 PENDING, SENT, FAILED, BLOCKED = "pending", "sent", "failed", "blocked"
 
 
-def enqueue(session: Session, *, channel: str, recipient: str, kind: str,
-            payload: dict[str, Any], now: datetime, priority: int = REPLY,
-            report_id: int | None = None, leased_for: timedelta | None = None) -> Outbox:
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    recipient: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    priority: int = REPLY,
+    report_id: int | None = None,
+    leased_for: timedelta | None = None,
+) -> Outbox:
     """Add a message; with leased_for, the caller will send it itself right after commit."""
-    row = Outbox(channel=channel, recipient=recipient, kind=kind, payload=payload,
-                 priority=priority, report_id=report_id, next_attempt_at=now, created_at=now,
-                 lease_until=now + leased_for if leased_for else None)
+    row = Outbox(
+        channel=channel,
+        recipient=recipient,
+        kind=kind,
+        payload=payload,
+        priority=priority,
+        report_id=report_id,
+        next_attempt_at=now,
+        created_at=now,
+        lease_until=now + leased_for if leased_for else None,
+    )
     session.add(row)
     return row
 
 
-def claim_due(session: Session, channels: list[str], now: datetime, limit: int,
-              lease: timedelta) -> list[Outbox]:
+def claim_due(
+    session: Session, channels: list[str], now: datetime, limit: int, lease: timedelta
+) -> list[Outbox]:
     """Pending messages whose time has come and whose lease (if any) expired, leased to us."""
-    query = (select(Outbox)
-             .where(Outbox.status == PENDING, col(Outbox.channel).in_(channels),
-                    col(Outbox.next_attempt_at) <= now,
-                    or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now))
-             .order_by(col(Outbox.priority), col(Outbox.id)).limit(limit))
+    query = (
+        select(Outbox)
+        .where(
+            Outbox.status == PENDING,
+            col(Outbox.channel).in_(channels),
+            col(Outbox.next_attempt_at) <= now,
+            or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now),
+        )
+        .order_by(col(Outbox.priority), col(Outbox.id))
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.exec(query).all())
@@ -43,12 +67,16 @@ def claim_due(session: Session, channels: list[str], now: datetime, limit: int,
 
 def mark_sent(session: Session, ids: list[int], now: datetime) -> None:
     if ids:
-        session.execute(update(Outbox).where(col(Outbox.id).in_(ids))
-                        .values(status=SENT, sent_at=now, lease_until=None))
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(ids))
+            .values(status=SENT, sent_at=now, lease_until=None)
+        )
 
 
-def mark_retry(session: Session, outbox_id: int, error: str, retry_at: datetime,
-               give_up_after: int = 20) -> None:
+def mark_retry(
+    session: Session, outbox_id: int, error: str, retry_at: datetime, give_up_after: int = 20
+) -> None:
     row = session.get(Outbox, outbox_id)
     if row is None:
         return

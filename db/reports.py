@@ -17,7 +17,12 @@ RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 NEW, ACCEPTED, VERIFYING = "moi", "da_tiep_nhan", "dang_xac_minh"
 REFERRED, RESOLVED, NO_CRIME, DUPLICATE, SPAM = (
-    "chuyen_cqdt", "da_giai_quyet", "khong_co_dau_hieu", "trung", "rac")
+    "chuyen_cqdt",
+    "da_giai_quyet",
+    "khong_co_dau_hieu",
+    "trung",
+    "rac",
+)
 OPEN = (NEW, ACCEPTED, VERIFYING)
 CLOSED = (REFERRED, RESOLVED, NO_CRIME, DUPLICATE, SPAM)
 # The one place that says which status may follow which.
@@ -58,39 +63,76 @@ class Draft:
     evidence_owner: str | None = None
 
 
-def create(session: Session, draft: Draft, resident_id: int | None, now: datetime,
-           ack_within: timedelta, resolve_within: timedelta) -> Report:
+def create(
+    session: Session,
+    draft: Draft,
+    resident_id: int | None,
+    now: datetime,
+    ack_within: timedelta,
+    resolve_within: timedelta,
+) -> Report:
     report = Report(
-        receipt_code=new_receipt_code(session), channel=draft.channel, resident_id=resident_id,
-        scam_type=draft.scam_type, urgent=draft.urgent, account=draft.account,
-        victim_info=draft.victim_info, amount_vnd=draft.amount_vnd,
-        occurred_on=draft.occurred_on, anonymous=draft.contact_phone is None,
-        contact_phone=draft.contact_phone, consent_version=draft.consent_version, status=NEW,
-        created_at=now, updated_at=now, ack_due_at=now + ack_within,
-        resolve_due_at=now + resolve_within)
+        receipt_code=new_receipt_code(session),
+        channel=draft.channel,
+        resident_id=resident_id,
+        scam_type=draft.scam_type,
+        urgent=draft.urgent,
+        account=draft.account,
+        victim_info=draft.victim_info,
+        amount_vnd=draft.amount_vnd,
+        occurred_on=draft.occurred_on,
+        anonymous=draft.contact_phone is None,
+        contact_phone=draft.contact_phone,
+        consent_version=draft.consent_version,
+        status=NEW,
+        created_at=now,
+        updated_at=now,
+        ack_due_at=now + ack_within,
+        resolve_due_at=now + resolve_within,
+    )
     session.add(report)
     session.flush()
     assert report.id is not None
     for parsed in draft.identifiers:
         identifier = identifiers.get_or_create(session, parsed)
+        assert identifier.id is not None
         session.add(ReportIdentifier(report_id=report.id, identifier_id=identifier.id))
     if draft.evidence_owner:
-        session.execute(update(Evidence)
-                        .where(col(Evidence.draft_owner) == draft.evidence_owner,
-                               col(Evidence.report_id).is_(None))
-                        .values(report_id=report.id, draft_owner=None))
-    session.add(ReportEvent(report_id=report.id, at=now, actor="resident", action="created",
-                            to_status=NEW))
+        session.execute(
+            update(Evidence)
+            .where(
+                col(Evidence.draft_owner) == draft.evidence_owner, col(Evidence.report_id).is_(None)
+            )
+            .values(report_id=report.id, draft_owner=None)
+        )
+    session.add(
+        ReportEvent(report_id=report.id, at=now, actor="resident", action="created", to_status=NEW)
+    )
     return report
 
 
-def transition(session: Session, report: Report, to_status: str, actor: str, now: datetime,
-               note: str | None = None, action: str = "status") -> ReportEvent:
+def transition(
+    session: Session,
+    report: Report,
+    to_status: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    action: str = "status",
+) -> ReportEvent:
     """Move a report to a new status if the rules allow, recording who, when and why."""
+    assert report.id is not None
     if to_status not in TRANSITIONS.get(report.status, frozenset()):
         raise TransitionError(f"{report.status} -> {to_status}")
-    event = ReportEvent(report_id=report.id, at=now, actor=actor, action=action,
-                        from_status=report.status, to_status=to_status, note=note)
+    event = ReportEvent(
+        report_id=report.id,
+        at=now,
+        actor=actor,
+        action=action,
+        from_status=report.status,
+        to_status=to_status,
+        note=note,
+    )
     report.status, report.updated_at = to_status, now
     session.add(event)
     return event
@@ -101,10 +143,19 @@ def by_code(session: Session, code: str) -> Report | None:
 
 
 def of_resident(session: Session, resident_id: int, limit: int = 10) -> list[Report]:
-    return list(session.exec(select(Report).where(Report.resident_id == resident_id)
-                             .order_by(col(Report.created_at).desc()).limit(limit)).all())
+    return list(
+        session.exec(
+            select(Report)
+            .where(Report.resident_id == resident_id)
+            .order_by(col(Report.created_at).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def recent_of_resident(session: Session, resident_id: int, since: datetime) -> list[Report]:
-    return list(session.exec(select(Report).where(Report.resident_id == resident_id,
-                                                  col(Report.created_at) >= since)).all())
+    return list(
+        session.exec(
+            select(Report).where(Report.resident_id == resident_id, col(Report.created_at) >= since)
+        ).all()
+    )

@@ -12,36 +12,60 @@ from db.upsert import insert_ignore
 
 
 def find(session: Session, channel: str, user_id: str) -> Resident | None:
-    return session.exec(select(Resident).where(
-        Resident.channel == channel, Resident.user_id == user_id)).first()
+    return session.exec(
+        select(Resident).where(Resident.channel == channel, Resident.user_id == user_id)
+    ).first()
 
 
 def get_or_create(session: Session, channel: str, user_id: str, now: datetime) -> Resident:
-    insert_ignore(session, Resident, channel=channel, user_id=user_id, subscribed=False,
-                  blocked=False, created_at=now)
+    insert_ignore(
+        session,
+        Resident,
+        channel=channel,
+        user_id=user_id,
+        subscribed=False,
+        blocked=False,
+        created_at=now,
+    )
     resident = find(session, channel, user_id)
     assert resident is not None
     return resident
 
 
 def has_consented(session: Session, resident: Resident, purpose: str, version: str) -> bool:
-    return session.exec(select(Consent.id).where(
-        Consent.resident_id == resident.id, Consent.purpose == purpose,
-        Consent.text_version == version)).first() is not None
+    return (
+        session.exec(
+            select(Consent.id).where(
+                Consent.resident_id == resident.id,
+                Consent.purpose == purpose,
+                Consent.text_version == version,
+            )
+        ).first()
+        is not None
+    )
 
 
-def record_consent(session: Session, resident: Resident, purpose: str, version: str,
-                   now: datetime) -> None:
-    session.add(Consent(resident_id=resident.id, purpose=purpose, text_version=version,
-                        given_at=now))
+def record_consent(
+    session: Session, resident: Resident, purpose: str, version: str, now: datetime
+) -> None:
+    assert resident.id is not None
+    session.add(
+        Consent(resident_id=resident.id, purpose=purpose, text_version=version, given_at=now)
+    )
 
 
 def erase(session: Session, resident: Resident, draft_owner: str) -> None:
     """Remove a resident's personal data; their reports stay for police, unlinked and without
     the reporter's phone."""
-    session.execute(update(Report).where(col(Report.resident_id) == resident.id)
-                    .values(resident_id=None, contact_phone=None))
-    session.execute(delete(Evidence).where(col(Evidence.draft_owner) == draft_owner,
-                                           col(Evidence.report_id).is_(None)))
+    session.execute(
+        update(Report)
+        .where(col(Report.resident_id) == resident.id)
+        .values(resident_id=None, contact_phone=None)
+    )
+    session.execute(
+        delete(Evidence).where(
+            col(Evidence.draft_owner) == draft_owner, col(Evidence.report_id).is_(None)
+        )
+    )
     session.execute(delete(Consent).where(col(Consent.resident_id) == resident.id))
     session.delete(resident)

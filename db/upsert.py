@@ -11,5 +11,8 @@ from sqlmodel import Session, SQLModel
 def insert_ignore(session: Session, model: type[SQLModel], **values: Any) -> bool:
     """Insert a row unless its key exists; True when this call inserted it."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing()  # type: ignore[attr-defined]
-    return bool(session.execute(statement).rowcount)
+    table = model.__table__  # type: ignore[attr-defined]
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return session.connection().execute(statement).first() is not None

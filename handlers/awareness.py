@@ -13,8 +13,10 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     lines += [f"✅ <b>{i}. {r['name']}:</b> {r['text']}" for i, r in enumerate(rules["phai"], 1)]
     lines += ["", ctx.content.text("awareness.footer")]
     label = ctx.content.raw
-    buttons = rows(nav(label("buttons.next_scams"), "/thudoan"),
-                   nav(label("buttons.quiz"), "/cauhoi"),
-                   nav(label("buttons.report_now"), "/totgiac"),
-                   nav(label("buttons.menu"), "/start"))
+    buttons = rows(
+        nav(label("buttons.next_scams"), "/thudoan"),
+        nav(label("buttons.quiz"), "/cauhoi"),
+        nav(label("buttons.report_now"), "/totgiac"),
+        nav(label("buttons.menu"), "/start"),
+    )
     return state, [Reply("\n".join(lines), buttons)]

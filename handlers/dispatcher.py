@@ -13,7 +13,7 @@ from content import Content
 from db import conversations, outbox
 from db.clock import utcnow
 from db.engine import Database
-from handlers.router import RESUMABLE, choice_key, route
+from handlers.router import FLOWS, choice_key, route
 from handlers.types import Context, Incoming, Limits, Reply, State
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,18 @@ class Handled:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, content: Content, limits: Limits,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, content: Content, limits: Limits, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.db, self.content, self.limits, self.clock = db, content, limits, clock
 
     def handle(self, msg: Incoming) -> Handled:
         try:
             return self._turn(msg, failed=False)
         except Exception:
-            log.exception("turn failed for %s:%s update %s", msg.channel, msg.user_id,
-                          msg.update_id)
+            log.exception(
+                "turn failed for %s:%s update %s", msg.channel, msg.user_id, msg.update_id
+            )
             # The turn's changes are rolled back; the resident is told, the state is untouched.
             return self._turn(msg, failed=True)
 
@@ -60,9 +62,18 @@ class Dispatcher:
             else:
                 state, replies = self._step(ctx, state, msg)
                 conversations.save(conversation, state.to_json(), now)
-            rows = [outbox.enqueue(session, channel=msg.channel, recipient=msg.user_id,
-                                   kind="reply", payload=r.to_dict(), now=now,
-                                   leased_for=REPLY_LEASE) for r in replies]
+            rows = [
+                outbox.enqueue(
+                    session,
+                    channel=msg.channel,
+                    recipient=msg.user_id,
+                    kind="reply",
+                    payload=r.to_dict(),
+                    now=now,
+                    leased_for=REPLY_LEASE,
+                )
+                for r in replies
+            ]
             for effect in ctx.effects:
                 outbox.enqueue(session, now=now, **effect)
             session.flush()
@@ -75,8 +86,9 @@ class Dispatcher:
             return state, [notice]
         payload = msg.payload or self._typed_choice(state, msg, text)
         state, replies = route(ctx, state, msg, text, payload)
-        if state.flow in RESUMABLE and state.draft is not None:
-            state.draft["step"], state.draft["trail"] = state.step, list(state.trail)
+        flow = FLOWS.get(state.flow or "")
+        if flow is not None and flow.after_turn is not None:
+            flow.after_turn(state)
         shown = [[b.label, b.payload] for r in replies for row in r.buttons for b in row]
         if shown:
             state.choices = shown
@@ -90,8 +102,9 @@ class Dispatcher:
         if msg.numbered_choices and text.isdigit() and 1 <= int(text) <= len(state.choices):
             return state.choices[int(text) - 1][1]
         key = choice_key(text)
-        return next((payload for label, payload in state.choices
-                     if key and choice_key(label) == key), None)
+        return next(
+            (payload for label, payload in state.choices if key and choice_key(label) == key), None
+        )
 
 
 def clean(text: str) -> str:

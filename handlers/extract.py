@@ -8,18 +8,24 @@ from content import Content, fold
 from db.identifiers import ParsedIdentifier, bank_account, handle, link, phone
 
 # Common top-level domains: bare "word.word" text only counts as a link with one of these.
-_TLDS = ("com|net|org|vn|info|xyz|top|site|online|shop|store|app|io|me|cc|co|biz|club|live|"
-         "link|vip|asia|pro|tk|ml|ga|cf|gq|ly|gl|icu|fun|click|win|bet|cn|ru|kh|la|th|ph|"
-         "id|us|uk|sg|tv|cam|space|website|tech|in")
+_TLDS = (
+    "com|net|org|vn|info|xyz|top|site|online|shop|store|app|io|me|cc|co|biz|club|live|"
+    "link|vip|asia|pro|tk|ml|ga|cf|gq|ly|gl|icu|fun|click|win|bet|cn|ru|kh|la|th|ph|"
+    "id|us|uk|sg|tv|cam|space|website|tech|in"
+)
 _URL = re.compile(
     r"(?:https?://[^\s<>\"']+)|"
     rf"(?:\b(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})\b(?:/[^\s<>\"']*)?)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _HANDLE = re.compile(r"(?<![\w.])@([A-Za-z][A-Za-z0-9_]{4,31})\b")
 _DIGITS = re.compile(r"\+?\d[\d .\-]{4,24}\d")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
-_MONEY_AFTER = re.compile(r"^\s*(?:đ|d\b|vnd|vnđ|k\b|tr\b|trieu|triệu|nghin|nghìn|ngan|ngàn|"
-                          r"ty\b|tỷ|tỉ|dong|đồng)", re.IGNORECASE)
+_MONEY_AFTER = re.compile(
+    r"^\s*(?:đ|d\b|vnd|vnđ|k\b|tr\b|trieu|triệu|nghin|nghìn|ngan|ngàn|"
+    r"ty\b|tỷ|tỉ|dong|đồng)",
+    re.IGNORECASE,
+)
 _ACCOUNT_WORDS = ("stk", "so tk", "tk", "tai khoan", "account", "so tai khoan")
 
 
@@ -31,8 +37,10 @@ class Found:
         self.accounts_without_bank: list[str] = []
 
     def add(self, parsed: ParsedIdentifier) -> None:
-        if all((p.kind, p.value, p.bank) != (parsed.kind, parsed.value, parsed.bank)
-               for p in self.identifiers):
+        if all(
+            (p.kind, p.value, p.bank) != (parsed.kind, parsed.value, parsed.bank)
+            for p in self.identifiers
+        ):
             self.identifiers.append(parsed)
 
 
@@ -65,9 +73,9 @@ def extract(content: Content, text: str) -> Found:
         if any(s <= start < e for s, e in taken):
             continue  # digits inside a link
         raw = match.group(0).strip(" .-")
-        if _THOUSANDS.match(raw) or _MONEY_AFTER.match(text[end:end + 8]):
+        if _THOUSANDS.match(raw) or _MONEY_AFTER.match(text[end : end + 8]):
             continue  # an amount of money, not an account
-        before = fold(text[max(0, start - 16):start])
+        before = fold(text[max(0, start - 16) : start])
         says_account = any(re.search(rf"\b{w}\b", before) for w in _ACCOUNT_WORDS)
         as_phone = None if says_account else phone(raw)
         if as_phone:
@@ -87,8 +95,8 @@ def extract(content: Content, text: str) -> Found:
 
 def _bank_near(content: Content, text: str, start: int, end: int) -> str:
     """The bank named right after the number, else right before it, else anywhere."""
-    return (find_bank(content, text[end:end + 32]) or find_bank(content, text[max(0, start - 32):start])
-            or find_bank(content, text))
+    after, before = text[end : end + 32], text[max(0, start - 32) : start]
+    return find_bank(content, after) or find_bank(content, before) or find_bank(content, text)
 
 
 def mentions_urgency(content: Content, text: str) -> bool:

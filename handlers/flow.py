@@ -35,13 +35,17 @@ class Flow:
     name: str
     steps: dict[str, Step] = field(default_factory=dict)
     on_cancel: Callable[[Context, State], None] | None = None
+    # Called after every turn spent in this flow (e.g. to note where a draft stands).
+    after_turn: Callable[[State], None] | None = None
 
     def step(self, name: str, *, can_go_back: bool = True) -> Callable[[Accept], Accept]:
         """Register `accept` under name; its prompt is the function named prompt_<name>."""
+
         def register(accept: Accept) -> Accept:
             prompt = accept.__globals__[f"prompt_{name}"]
             self.steps[name] = Step(prompt, accept, can_go_back)
             return accept
+
         return register
 
 
@@ -56,7 +60,7 @@ def nav(label: str, command: str) -> Button:
 
 
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(buttons[i:i + per_row]) for i in range(0, len(buttons), per_row))
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
 
 
 def enter(ctx: Context, state: State, flow: Flow, step: str, data: dict | None = None) -> Outcome:
@@ -66,8 +70,14 @@ def enter(ctx: Context, state: State, flow: Flow, step: str, data: dict | None =
     return state, flow.steps[step].prompt(ctx, state)
 
 
-def goto(ctx: Context, state: State, flow: Flow, step: str,
-         before: list[Reply] | None = None, remember: bool = True) -> Outcome:
+def goto(
+    ctx: Context,
+    state: State,
+    flow: Flow,
+    step: str,
+    before: list[Reply] | None = None,
+    remember: bool = True,
+) -> Outcome:
     """Move to a step (remembered for "back" unless told not to) and ask its question."""
     if remember and state.step and state.step != step:
         state.trail.append(state.step)

@@ -21,8 +21,12 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
 
 
 def prompt_ask(ctx: Context, state: State) -> list[Reply]:
-    return [Reply(ctx.content.text("lookup.ask"),
-                  rows(choice(state, "cancel", ctx.content.raw("buttons.cancel"))))]
+    return [
+        Reply(
+            ctx.content.text("lookup.ask"),
+            rows(choice(state, "cancel", ctx.content.raw("buttons.cancel"))),
+        )
+    ]
 
 
 @FLOW.step("ask")
@@ -36,8 +40,9 @@ def ask(ctx: Context, state: State, answer: Answer) -> Outcome:
 def answer_for(ctx: Context, text: str) -> list[Reply] | None:
     """The verdict for every identifier in the text, or None if it names none."""
     found = extract(ctx.content, text)
-    wanted = found.identifiers + [p for d in found.accounts_without_bank
-                                  if (p := bank_account(d)) is not None]
+    wanted = found.identifiers + [
+        p for d in found.accounts_without_bank if (p := bank_account(d)) is not None
+    ]
     if not wanted:
         return None
     lines = []
@@ -60,6 +65,8 @@ def _verdict(ctx: Context, parsed: ParsedIdentifier) -> str:
 
 def _after_buttons(content: Content) -> tuple:
     label = content.raw
-    return rows(nav(label("buttons.check_more"), "/kiemtra"),
-                nav(label("buttons.report_now"), "/totgiac"),
-                nav(label("buttons.menu"), "/start"))
+    return rows(
+        nav(label("buttons.check_more"), "/kiemtra"),
+        nav(label("buttons.report_now"), "/totgiac"),
+        nav(label("buttons.menu"), "/start"),
+    )

@@ -10,11 +10,16 @@ from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 def menu_buttons(content: Content) -> tuple[tuple[Button, ...], ...]:
     label = content.raw
     return rows(
-        nav(label("buttons.rules"), "/canhgiac"), nav(label("buttons.scams"), "/thudoan"),
-        nav(label("buttons.lookup"), "/kiemtra"), nav(label("buttons.report"), "/totgiac"),
-        nav(label("buttons.track"), "/theodoi"), nav(label("buttons.quiz"), "/cauhoi"),
-        nav(label("buttons.subscribe"), "/dangky"), nav(label("buttons.help"), "/trogiup"),
-        per_row=2)
+        nav(label("buttons.rules"), "/canhgiac"),
+        nav(label("buttons.scams"), "/thudoan"),
+        nav(label("buttons.lookup"), "/kiemtra"),
+        nav(label("buttons.report"), "/totgiac"),
+        nav(label("buttons.track"), "/theodoi"),
+        nav(label("buttons.quiz"), "/cauhoi"),
+        nav(label("buttons.subscribe"), "/dangky"),
+        nav(label("buttons.help"), "/trogiup"),
+        per_row=2,
+    )
 
 
 def menu_reply(content: Content, text: str | None = None) -> Reply:
@@ -25,8 +30,9 @@ def hotline_lines(content: Content) -> Markup:
     lines = [f"☎️ {line['name']}: <b>{line['number']}</b>" for line in content.hotlines["lines"]]
     duty = content.hotlines.get("ward_duty_phone")
     if duty:
-        lines.append("☎️ " + content.text("help.duty_phone", ward=content.hotlines["ward_name"],
-                                           phone=duty))
+        lines.append(
+            "☎️ " + content.text("help.duty_phone", ward=content.hotlines["ward_name"], phone=duty)
+        )
     return Markup("\n".join(lines))
 
 

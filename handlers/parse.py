@@ -12,9 +12,21 @@ from db.reports import RECEIPT_ALPHABET
 MAX_AMOUNT = 10**15  # 1.000 nghìn tỷ: anything above is a typo, not a loss
 
 _UNITS = {
-    "ty": 10**9, "ti": 10**9, "trieu": 10**6, "tr": 10**6, "cu": 10**6, "m": 10**6,
-    "nghin": 10**3, "ngan": 10**3, "k": 10**3, "ng": 10**3, "dong": 1, "d": 1, "vnd": 1,
-    "vnđ": 1, "": 1,
+    "ty": 10**9,
+    "ti": 10**9,
+    "trieu": 10**6,
+    "tr": 10**6,
+    "cu": 10**6,
+    "m": 10**6,
+    "nghin": 10**3,
+    "ngan": 10**3,
+    "k": 10**3,
+    "ng": 10**3,
+    "dong": 1,
+    "d": 1,
+    "vnd": 1,
+    "vnđ": 1,
+    "": 1,
 }
 _AMOUNT = re.compile(r"^(-?\d[\d.,\s]*)\s*([a-z]*)\s*(?:(\d{1,3})\s*(?:[a-z]*))?$")
 
@@ -51,6 +63,11 @@ def parse_amount(text: str) -> int:
 
 def format_amount(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đ"
+
+
+def substance(text: str) -> int:
+    """How many letters and digits a free-text answer holds (emoji and marks don't inform)."""
+    return sum(c.isalnum() for c in text)
 
 
 class DateError(ValueError):

@@ -21,9 +21,15 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
 
 def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return [Reply(ctx.content.text("privacy.explain"),
-                  rows(choice(state, "erase", label("buttons.confirm_delete")),
-                       choice(state, "keep", label("buttons.keep"))))]
+    return [
+        Reply(
+            ctx.content.text("privacy.explain"),
+            rows(
+                choice(state, "erase", label("buttons.confirm_delete")),
+                choice(state, "keep", label("buttons.keep")),
+            ),
+        )
+    ]
 
 
 @FLOW.step("confirm", can_go_back=False)

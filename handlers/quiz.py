@@ -22,8 +22,9 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
 def prompt_q(ctx: Context, state: State) -> list[Reply]:
     order, i = state.data["order"], state.data["i"]
     question = ctx.content.quiz[order[i]]
-    text = ctx.content.text("quiz.question", number=i + 1, count=len(order),
-                            question=question["question"])
+    text = ctx.content.text(
+        "quiz.question", number=i + 1, count=len(order), question=question["question"]
+    )
     options = [choice(state, str(n), option) for n, option in enumerate(question["options"])]
     return [Reply(text, rows(*options, choice(state, "cancel", ctx.content.raw("buttons.cancel"))))]
 
@@ -32,25 +33,46 @@ def prompt_q(ctx: Context, state: State) -> list[Reply]:
 def answer_question(ctx: Context, state: State, answer: Answer) -> Outcome:
     data = state.data
     question = ctx.content.quiz[data["order"][data["i"]]]
-    if answer.value is None or not answer.value.isdigit() \
-            or int(answer.value) >= len(question["options"]):
+    if (
+        answer.value is None
+        or not answer.value.isdigit()
+        or int(answer.value) >= len(question["options"])
+    ):
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
     right = int(answer.value) == question["answer"]
     data["score"] += right
-    feedback = (ctx.content.text("quiz.correct", why=question["why"]) if right else
-                ctx.content.text("quiz.wrong", answer=question["options"][question["answer"]],
-                                 why=question["why"]))
+    feedback = (
+        ctx.content.text("quiz.correct", why=question["why"])
+        if right
+        else ctx.content.text(
+            "quiz.wrong", answer=question["options"][question["answer"]], why=question["why"]
+        )
+    )
     data["i"] += 1
     if data["i"] < len(data["order"]):
         state.seq += 1  # the previous question's buttons are now old
         return state, [Reply(feedback), *prompt_q(ctx, state)]
     score, count = data["score"], len(data["order"])
-    verdict = ("verdict_high" if score * 10 >= count * 8 else
-               "verdict_mid" if score * 2 >= count else "verdict_low")
-    result = ctx.content.text("quiz.result", score=score, count=count,
-                              verdict=ctx.content.text(f"quiz.{verdict}"))
+    verdict = (
+        "verdict_high"
+        if score * 10 >= count * 8
+        else "verdict_mid"
+        if score * 2 >= count
+        else "verdict_low"
+    )
+    result = ctx.content.text(
+        "quiz.result", score=score, count=count, verdict=ctx.content.text(f"quiz.{verdict}")
+    )
     label = ctx.content.raw
     finish(state)
-    return state, [Reply(feedback), Reply(result, rows(nav(label("buttons.quiz_again"), "/cauhoi"),
-                                                       nav(label("buttons.scams"), "/thudoan"),
-                                                       nav(label("buttons.menu"), "/start")))]
+    return state, [
+        Reply(feedback),
+        Reply(
+            result,
+            rows(
+                nav(label("buttons.quiz_again"), "/cauhoi"),
+                nav(label("buttons.scams"), "/thudoan"),
+                nav(label("buttons.menu"), "/start"),
+            ),
+        ),
+    ]

@@ -17,7 +17,7 @@ from db.models import Evidence
 from handlers.extract import extract, find_bank, mentions_urgency
 from handlers.flow import Answer, Flow, choice, enter, finish, goto, rows, stay
 from handlers.menu import hotline_lines, menu_reply
-from handlers.parse import AmountError, DateError, format_amount, parse_amount, parse_day
+from handlers.parse import AmountError, DateError, format_amount, parse_amount, parse_day, substance
 from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
 PURPOSE = "report"
@@ -28,20 +28,34 @@ MIN_ACCOUNT, MIN_VICTIM = 15, 5
 def _discard_evidence(ctx: Context, state: State) -> None:
     owner = (state.draft or {}).get("owner")
     if owner:
-        ctx.session.execute(delete(Evidence).where(col(Evidence.draft_owner) == owner,
-                                                   col(Evidence.report_id).is_(None)))
+        ctx.session.execute(
+            delete(Evidence).where(
+                col(Evidence.draft_owner) == owner, col(Evidence.report_id).is_(None)
+            )
+        )
     state.draft = None
 
 
-FLOW = Flow("report", on_cancel=_discard_evidence)
+def _remember_place(state: State) -> None:
+    """Note the step and trail in the draft, so /totgiac can resume there after a detour."""
+    if state.draft is not None and state.step not in (None, "resume"):
+        state.draft["step"], state.draft["trail"] = state.step, list(state.trail)
+
+
+FLOW = Flow("report", on_cancel=_discard_evidence, after_turn=_remember_place)
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     if state.draft and state.draft.get("type"):
         return enter(ctx, state, FLOW, "resume")
-    state.draft = {"owner": f"{msg.channel}:{msg.user_id}", "channel": msg.channel,
-                   "photos": msg.carries_photos, "identifiers": [], "pending": [],
-                   "evidence": 0}
+    state.draft = {
+        "owner": f"{msg.channel}:{msg.user_id}",
+        "channel": msg.channel,
+        "photos": msg.carries_photos,
+        "identifiers": [],
+        "pending": [],
+        "evidence": 0,
+    }
     resident = residents.find(ctx.session, msg.channel, msg.user_id)
     if resident and residents.has_consented(ctx.session, resident, PURPOSE, CONSENT_VERSION):
         return enter(ctx, state, FLOW, "type")
@@ -59,19 +73,33 @@ def _controls(ctx: Context, state: State, back: bool = True) -> tuple[Button, ..
     return (choice(state, "back", label("buttons.back")), cancel) if back else (cancel,)
 
 
-def _ask(ctx: Context, state: State, key: str, options: list[Button] | None = None,
-         back: bool = True, **values: Any) -> list[Reply]:
+def _ask(
+    ctx: Context,
+    state: State,
+    key: str,
+    options: list[Button] | None = None,
+    back: bool = True,
+    **values: Any,
+) -> list[Reply]:
     buttons = (*rows(*(options or [])), _controls(ctx, state, back))
     return [Reply(ctx.content.text(key, **values), buttons)]
 
 
 # --- consent and resume ---------------------------------------------------------------
 
+
 def prompt_consent(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return [Reply(ctx.content.text("report.consent"),
-                  rows(choice(state, "agree", label("buttons.agree")),
-                       choice(state, "disagree", label("buttons.disagree")), per_row=2))]
+    return [
+        Reply(
+            ctx.content.text("report.consent"),
+            rows(
+                choice(state, "agree", label("buttons.agree")),
+                choice(state, "disagree", label("buttons.disagree")),
+                per_row=2,
+            ),
+        )
+    ]
 
 
 @FLOW.step("consent")
@@ -91,10 +119,16 @@ def consent(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 def prompt_resume(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return [Reply(ctx.content.text("report.resume_draft"),
-                  rows(choice(state, "resume", label("buttons.resume")),
-                       choice(state, "restart", label("buttons.restart")),
-                       choice(state, "cancel", label("buttons.cancel"))))]
+    return [
+        Reply(
+            ctx.content.text("report.resume_draft"),
+            rows(
+                choice(state, "resume", label("buttons.resume")),
+                choice(state, "restart", label("buttons.restart")),
+                choice(state, "cancel", label("buttons.cancel")),
+            ),
+        )
+    ]
 
 
 @FLOW.step("resume", can_go_back=False)
@@ -112,6 +146,7 @@ def resume(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 # --- what happened ----------------------------------------------------------------------
+
 
 def type_label(content: Content, scam_type: str) -> str:
     if scam_type == TRAFFICKING:
@@ -154,7 +189,7 @@ def prompt_victim(ctx: Context, state: State) -> list[Reply]:
 
 @FLOW.step("victim")
 def victim(ctx: Context, state: State, answer: Answer) -> Outcome:
-    if len(answer.text) < MIN_VICTIM:
+    if substance(answer.text) < MIN_VICTIM:
         return stay(ctx, state, FLOW, ctx.content.text("report.victim_too_short"))
     draft = _draft(state)
     draft["victim"] = answer.text
@@ -167,7 +202,7 @@ def prompt_account(ctx: Context, state: State) -> list[Reply]:
 
 @FLOW.step("account")
 def account(ctx: Context, state: State, answer: Answer) -> Outcome:
-    if len(answer.text) < MIN_ACCOUNT:
+    if substance(answer.text) < MIN_ACCOUNT:
         return stay(ctx, state, FLOW, ctx.content.text("report.account_too_short", min=MIN_ACCOUNT))
     draft = _draft(state)
     draft["account"] = answer.text
@@ -182,6 +217,7 @@ def account(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 # --- the scammer's identifiers ------------------------------------------------------------
 
+
 def _collect(ctx: Context, draft: dict[str, Any], text: str) -> bool:
     """Add what the text names to the draft; False if it named nothing."""
     found = extract(ctx.content, text)
@@ -194,7 +230,7 @@ def _collect(ctx: Context, draft: dict[str, Any], text: str) -> bool:
             draft["pending"].append(digits)
     limit = ctx.limits.identifiers_per_report
     del draft["identifiers"][limit:]
-    del draft["pending"][max(0, limit - len(draft["identifiers"])):]
+    del draft["pending"][max(0, limit - len(draft["identifiers"])) :]
     return bool(found.identifiers or found.accounts_without_bank)
 
 
@@ -223,8 +259,9 @@ def add_identifiers(ctx: Context, state: State, answer: Answer) -> Outcome:
             return goto(ctx, state, FLOW, "bank", remember=False)
         return goto(ctx, state, FLOW, "amount")
     if len(draft["identifiers"]) >= ctx.limits.identifiers_per_report:
-        notice = Reply(ctx.content.text("report.identifiers_full",
-                                        limit=ctx.limits.identifiers_per_report))
+        notice = Reply(
+            ctx.content.text("report.identifiers_full", limit=ctx.limits.identifiers_per_report)
+        )
         return goto(ctx, state, FLOW, "amount", before=[notice])
     if not _collect(ctx, draft, answer.text):
         return stay(ctx, state, FLOW, ctx.content.text("report.identifiers_none_found"))
@@ -263,10 +300,18 @@ def pick_bank(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 # --- money and time ----------------------------------------------------------------------
 
+
 def prompt_amount(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return _ask(ctx, state, "report.ask_amount", [choice(state, "zero", label("buttons.no_loss")),
-                                                  choice(state, "skip", label("buttons.skip"))])
+    return _ask(
+        ctx,
+        state,
+        "report.ask_amount",
+        [
+            choice(state, "zero", label("buttons.no_loss")),
+            choice(state, "skip", label("buttons.skip")),
+        ],
+    )
 
 
 @FLOW.step("amount")
@@ -284,9 +329,12 @@ def amount(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 def prompt_when(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return _ask(ctx, state, "report.ask_when", [choice(state, "today", label("buttons.today")),
-                                                choice(state, "yesterday", label("buttons.yesterday")),
-                                                choice(state, "skip", label("buttons.skip"))])
+    options = [
+        choice(state, "today", label("buttons.today")),
+        choice(state, "yesterday", label("buttons.yesterday")),
+        choice(state, "skip", label("buttons.skip")),
+    ]
+    return _ask(ctx, state, "report.ask_when", options)
 
 
 @FLOW.step("when")
@@ -307,6 +355,7 @@ def when(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 # --- evidence and contact -----------------------------------------------------------------
+
 
 def prompt_evidence(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(state)
@@ -330,12 +379,22 @@ def evidence(ctx: Context, state: State, answer: Answer) -> Outcome:
             notes.append(ctx.content.text("report.evidence_full", limit=limits.evidence_per_report))
             break
         if len(photo.data) > limits.evidence_max_bytes:
-            notes.append(ctx.content.text("report.evidence_too_big",
-                                          limit_mb=limits.evidence_max_bytes // (1024 * 1024)))
+            notes.append(
+                ctx.content.text(
+                    "report.evidence_too_big", limit_mb=limits.evidence_max_bytes // (1024 * 1024)
+                )
+            )
             continue
-        ctx.session.add(Evidence(draft_owner=draft["owner"], size=len(photo.data),
-                                 sha256=hashlib.sha256(photo.data).hexdigest(),
-                                 mime=photo.mime, data=photo.data, created_at=ctx.now))
+        ctx.session.add(
+            Evidence(
+                draft_owner=draft["owner"],
+                size=len(photo.data),
+                sha256=hashlib.sha256(photo.data).hexdigest(),
+                mime=photo.mime,
+                data=photo.data,
+                created_at=ctx.now,
+            )
+        )
         draft["evidence"] += 1
     notes.append(ctx.content.text("report.evidence_received", count=draft["evidence"]))
     return stay(ctx, state, FLOW, "\n".join(notes))
@@ -343,9 +402,15 @@ def evidence(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 def prompt_contact(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return _ask(ctx, state, "report.ask_contact",
-                [choice(state, "anonymous", label("buttons.anonymous")),
-                 choice(state, "phone", label("buttons.leave_phone"))])
+    return _ask(
+        ctx,
+        state,
+        "report.ask_contact",
+        [
+            choice(state, "anonymous", label("buttons.anonymous")),
+            choice(state, "phone", label("buttons.leave_phone")),
+        ],
+    )
 
 
 @FLOW.step("contact")
@@ -375,6 +440,7 @@ def _take_phone(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 # --- confirm and save ---------------------------------------------------------------------
 
+
 def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
     content, draft = ctx.content, _draft(state)
     none = content.text("report.summary_none")
@@ -386,13 +452,17 @@ def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
         type=type_label(content, draft["type"]),
         urgent=Markup(content.text("report.summary_urgent") if draft.get("urgent") else ""),
         account=draft["account"],
-        victim=Markup(content.text("report.summary_victim", victim=draft["victim"])
-                      if draft.get("victim") else ""),
+        victim=Markup(
+            content.text("report.summary_victim", victim=draft["victim"])
+            if draft.get("victim")
+            else ""
+        ),
         identifiers=identifiers,
         amount=format_amount(amount) if amount is not None else none,
         when=date.fromisoformat(when).strftime("%d/%m/%Y") if when else none,
         evidence=str(draft["evidence"]) if draft["photos"] else none,
-        contact=draft.get("phone") or content.text("report.summary_anonymous"))
+        contact=draft.get("phone") or content.text("report.summary_anonymous"),
+    )
     submit = choice(state, "submit", content.raw("buttons.submit"))
     return [Reply(text, (*rows(submit), _controls(ctx, state)))]
 
@@ -406,21 +476,41 @@ def confirm(ctx: Context, state: State, answer: Answer) -> Outcome:
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
     assert resident.id is not None
     recent = reports.recent_of_resident(ctx.session, resident.id, ctx.now - timedelta(days=1))
-    same = next((r for r in recent if r.account == draft["account"]
-                 and r.scam_type == draft["type"]), None)
+    same = next(
+        (r for r in recent if r.account == draft["account"] and r.scam_type == draft["type"]), None
+    )
     if same:  # a resend of the same report: link to it rather than open a second case
         _discard_evidence(ctx, state)
         finish(state)
-        return state, [menu_reply(ctx.content, ctx.content.text("report.linked_duplicate",
-                                                                code=same.receipt_code))]
+        return state, [
+            menu_reply(
+                ctx.content, ctx.content.text("report.linked_duplicate", code=same.receipt_code)
+            )
+        ]
     if len(recent) >= ctx.limits.reports_per_day:
-        return stay(ctx, state, FLOW, ctx.content.text("report.limit_reached",
-                                                       limit=ctx.limits.reports_per_day))
-    report = reports.create(ctx.session, _to_report_draft(draft), resident.id, ctx.now,
-                            ack_within=_ack_within(ctx, bool(draft.get("urgent"))),
-                            resolve_within=timedelta(days=ctx.limits.resolve_days))
-    ctx.effects.append({"channel": "police", "recipient": "police", "kind": "report_card",
-                        "payload": {"report_id": report.id}, "report_id": report.id})
+        return stay(
+            ctx,
+            state,
+            FLOW,
+            ctx.content.text("report.limit_reached", limit=ctx.limits.reports_per_day),
+        )
+    report = reports.create(
+        ctx.session,
+        _to_report_draft(draft),
+        resident.id,
+        ctx.now,
+        ack_within=_ack_within(ctx, bool(draft.get("urgent"))),
+        resolve_within=timedelta(days=ctx.limits.resolve_days),
+    )
+    ctx.effects.append(
+        {
+            "channel": "police",
+            "recipient": "police",
+            "kind": "report_card",
+            "payload": {"report_id": report.id},
+            "report_id": report.id,
+        }
+    )
     state.draft = None
     finish(state)
     saved = ctx.content.text("report.saved", code=report.receipt_code)
@@ -437,11 +527,15 @@ def _ack_within(ctx: Context, urgent: bool) -> timedelta:
 
 def _to_report_draft(draft: dict[str, Any]) -> reports.Draft:
     return reports.Draft(
-        channel=draft["channel"], scam_type=draft["type"], account=draft["account"],
-        consent_version=CONSENT_VERSION, urgent=bool(draft.get("urgent")),
-        victim_info=draft.get("victim"), amount_vnd=draft.get("amount"),
+        channel=draft["channel"],
+        scam_type=draft["type"],
+        account=draft["account"],
+        consent_version=CONSENT_VERSION,
+        urgent=bool(draft.get("urgent")),
+        victim_info=draft.get("victim"),
+        amount_vnd=draft.get("amount"),
         occurred_on=date.fromisoformat(draft["when"]) if draft.get("when") else None,
         contact_phone=draft.get("phone"),
         identifiers=[ParsedIdentifier(**i) for i in draft["identifiers"]],
-        evidence_owner=draft["owner"] if draft["evidence"] else None)
-
+        evidence_owner=draft["owner"] if draft["evidence"] else None,
+    )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from content import fold
-from handlers import (awareness, lookup, menu, privacy, quiz, report, scams, subscribe, track)
+from handlers import awareness, lookup, menu, privacy, quiz, report, scams, subscribe, track
 from handlers.flow import Answer, Flow, back, finish, stay
 from handlers.menu import menu_reply
 from handlers.parse import parse_receipt_code
@@ -41,10 +41,10 @@ COMMANDS: dict[str, Command] = {
     "xoadulieu": privacy.start,
     "huy": cancel,
 }
-FLOWS: dict[str, Flow] = {f.name: f for f in (report.FLOW, lookup.FLOW, track.FLOW, quiz.FLOW,
-                                              subscribe.FLOW, privacy.FLOW)}
-# Flows whose half-done work is kept when the resident wanders off to another journey.
-RESUMABLE = {report.FLOW.name}
+FLOWS: dict[str, Flow] = {
+    f.name: f
+    for f in (report.FLOW, lookup.FLOW, track.FLOW, quiz.FLOW, subscribe.FLOW, privacy.FLOW)
+}
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _FLOW_PAYLOAD = re.compile(r"^(\d+):(\w+):(.*)$", re.DOTALL)
@@ -58,8 +58,12 @@ def route(ctx: Context, state: State, msg: Incoming, text: str, payload: str | N
     flow = FLOWS.get(state.flow or "")
     if payload is not None:
         parts = _FLOW_PAYLOAD.match(payload)
-        if parts is None or flow is None or parts.group(1) != str(state.seq) \
-                or parts.group(2) != state.step:
+        if (
+            parts is None
+            or flow is None
+            or parts.group(1) != str(state.seq)
+            or parts.group(2) != state.step
+        ):
             return _stale(ctx, state, flow)
         return _in_flow(ctx, state, flow, msg, text, parts.group(3))
     if flow is not None:
@@ -74,15 +78,19 @@ def _run_command(ctx: Context, state: State, msg: Incoming, name: str, arg: str)
     if handler is None:
         notice = ctx.content.text("common.unknown_command", command=f"/{name}")
         flow = FLOWS.get(state.flow or "")
-        return stay(ctx, state, flow, notice) if flow and state.step else \
-            (state, [menu_reply(ctx.content, notice)])
+        return (
+            stay(ctx, state, flow, notice)
+            if flow and state.step
+            else (state, [menu_reply(ctx.content, notice)])
+        )
     if handler is not cancel:
         finish(state)  # leaving a flow; a report draft stays in state.draft for later
     return handler(ctx, state, msg, arg)
 
 
-def _in_flow(ctx: Context, state: State, flow: Flow, msg: Incoming, text: str,
-             value: str | None) -> Outcome:
+def _in_flow(
+    ctx: Context, state: State, flow: Flow, msg: Incoming, text: str, value: str | None
+) -> Outcome:
     if value == "cancel":
         return cancel(ctx, state, msg, "")
     if value == "back":

@@ -20,17 +20,22 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
 
 def _detail(content: Content, scam: dict) -> Reply:
     def section(icon: str, key: str, items: list[str]) -> str:
-        return f"{icon} <b>{content.text('scams.' + key)}</b>\n" + "\n".join(f"• {i}" for i in items)
+        bullets = "\n".join(f"• {item}" for item in items)
+        return f"{icon} <b>{content.text('scams.' + key)}</b>\n{bullets}"
 
-    text = "\n\n".join([
-        f"<b>{scam['title']}</b>",
-        f"📩 <b>{content.text('scams.starts')}</b>\n{scam['starts']}",
-        section("⚠️", "signs", scam["signs"]),
-        section("✅", "do", scam["do"]),
-        section("⛔", "never", scam["never"]),
-    ])
+    text = "\n\n".join(
+        [
+            f"<b>{scam['title']}</b>",
+            f"📩 <b>{content.text('scams.starts')}</b>\n{scam['starts']}",
+            section("⚠️", "signs", scam["signs"]),
+            section("✅", "do", scam["do"]),
+            section("⛔", "never", scam["never"]),
+        ]
+    )
     label = content.raw
-    buttons = rows(nav(label("buttons.more_scams"), "/thudoan"),
-                   nav(label("buttons.report_now"), "/totgiac"),
-                   nav(label("buttons.menu"), "/start"))
+    buttons = rows(
+        nav(label("buttons.more_scams"), "/thudoan"),
+        nav(label("buttons.report_now"), "/totgiac"),
+        nav(label("buttons.menu"), "/start"),
+    )
     return Reply(text, buttons)

@@ -23,16 +23,28 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     content = ctx.content
     if mine:
         lines = [content.text("track.header")]
-        lines += [content.text("track.item", code=r.receipt_code,
-                               type=type_label(content, r.scam_type),
-                               date=_date(r), status=content.text(f"status.{r.status}"))
-                  for r in mine]
+        lines += [
+            content.text(
+                "track.item",
+                code=r.receipt_code,
+                type=type_label(content, r.scam_type),
+                date=_date(r),
+                status=content.text(f"status.{r.status}"),
+            )
+            for r in mine
+        ]
         text = "\n".join(lines)
     else:
         text = content.text("track.none")
     label = content.raw
-    return state, [Reply(text, rows(nav(label("buttons.by_code"), "/theodoi ma"),
-                                    nav(label("buttons.menu"), "/start")))]
+    return state, [
+        Reply(
+            text,
+            rows(
+                nav(label("buttons.by_code"), "/theodoi ma"), nav(label("buttons.menu"), "/start")
+            ),
+        )
+    ]
 
 
 def by_code(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
@@ -43,8 +55,12 @@ def by_code(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
 
 
 def prompt_code(ctx: Context, state: State) -> list[Reply]:
-    return [Reply(ctx.content.text("track.ask_code"),
-                  rows(choice(state, "cancel", ctx.content.raw("buttons.cancel"))))]
+    return [
+        Reply(
+            ctx.content.text("track.ask_code"),
+            rows(choice(state, "cancel", ctx.content.raw("buttons.cancel"))),
+        )
+    ]
 
 
 @FLOW.step("code")
@@ -60,16 +76,25 @@ def _show(ctx: Context, msg: Incoming, code: str) -> list[Reply]:
     """A report's public face by code: type, date, status; nothing about who reported it."""
     key = f"track:{msg.channel}:{msg.user_id}"
     menu = rows(nav(ctx.content.raw("buttons.menu"), "/start"))
-    if not throttle.allow(ctx.session, key, ctx.limits.code_lookups_per_hour,
-                          timedelta(hours=1), ctx.now):
+    if not throttle.allow(
+        ctx.session, key, ctx.limits.code_lookups_per_hour, timedelta(hours=1), ctx.now
+    ):
         return [Reply(ctx.content.text("track.too_many"), menu)]
     report = reports.by_code(ctx.session, code)
     if report is None:
         return [Reply(ctx.content.text("track.not_found", code=code), menu)]
-    return [Reply(ctx.content.text("track.detail", code=code,
-                                   type=type_label(ctx.content, report.scam_type),
-                                   date=_date(report),
-                                   status=ctx.content.text(f"status.{report.status}")), menu)]
+    return [
+        Reply(
+            ctx.content.text(
+                "track.detail",
+                code=code,
+                type=type_label(ctx.content, report.scam_type),
+                date=_date(report),
+                status=ctx.content.text(f"status.{report.status}"),
+            ),
+            menu,
+        )
+    ]
 
 
 def _date(report: Report) -> str:

@@ -52,13 +52,17 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text,
-                "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons]}
+        return {
+            "text": self.text,
+            "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
-        rows = tuple(tuple(Button(label, payload) for label, payload in row)
-                     for row in data.get("buttons", []))
+        rows = tuple(
+            tuple(Button(label, payload) for label, payload in row)
+            for row in data.get("buttons", [])
+        )
         return cls(text=data["text"], buttons=rows)
 
 

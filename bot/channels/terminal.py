@@ -16,8 +16,13 @@ from handlers.types import Incoming
 CHANNEL = "terminal"
 
 
-def chat(dispatcher: Dispatcher, db: Database, user_id: str,
-         stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+def chat(
+    dispatcher: Dispatcher,
+    db: Database,
+    user_id: str,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> None:
     """Read messages until end of input; buttons are shown as numbered options."""
     interactive = stdin.isatty()
     if interactive:
@@ -33,8 +38,13 @@ def chat(dispatcher: Dispatcher, db: Database, user_id: str,
 
 
 def _turn(dispatcher: Dispatcher, db: Database, user_id: str, text: str, stdout: TextIO) -> None:
-    incoming = Incoming(channel=CHANNEL, user_id=user_id, update_id=uuid.uuid4().hex,
-                        text=text, numbered_choices=True)
+    incoming = Incoming(
+        channel=CHANNEL,
+        user_id=user_id,
+        update_id=uuid.uuid4().hex,
+        text=text,
+        numbered_choices=True,
+    )
     handled = dispatcher.handle(incoming)
     for block in numbered(handled.replies):
         stdout.write(block + "\n\n")

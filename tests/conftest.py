@@ -1,0 +1,103 @@
+"""Fixtures: a fresh, migrated database per test (SQLite, and PostgreSQL when configured),
+a controllable clock, and residents who chat with the real dispatcher."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import content
+from db.engine import Database
+from db.migrate import upgrade
+from handlers.dispatcher import Dispatcher
+from handlers.types import Limits
+from tests.chat import Chat
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating every time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ["TEST_DATABASE_URL"]
+    database = Database(url)
+    with database.engine.begin() as conn:
+        # Start from nothing so the migrations themselves are tested.
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    database.dispose()
+    upgrade(url)
+    yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "canhgiac.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    database = Database(url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    database.dispose()
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+class Clock:
+    """Time that tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def limits() -> Limits:
+    return Limits()
+
+
+@pytest.fixture
+def dispatcher(db: Database, clock: Clock, limits: Limits) -> Dispatcher:
+    return Dispatcher(db, content.load(), limits, clock=clock)
+
+
+@pytest.fixture
+def chat(dispatcher: Dispatcher) -> Chat:
+    return Chat(dispatcher)
+
+
+@pytest.fixture
+def words() -> content.Content:
+    return content.load()

@@ -1,0 +1,55 @@
+"""/xoadulieu removes what identifies the resident and keeps the anonymised report."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from db.models import Consent, Conversation, Report, Resident
+from tests.chat import Chat
+from tests.test_journeys import _report
+
+
+def test_erasure_unlinks_reports_and_drops_contact_data(chat: Chat, db) -> None:
+    chat.send("/totgiac")
+    chat.press("Đồng ý")
+    chat.press("Tình cảm")
+    chat.send("Người quen qua mạng hứa cưới, rồi xin tiền chữa bệnh nhiều lần")
+    chat.press("Không có")
+    chat.press("Bỏ qua")
+    chat.press("Bỏ qua")
+    chat.press("Để lại số")
+    chat.send("0987654321")
+    chat.press("Gửi tố giác")
+    code = chat.text.split("<b>")[1].split("</b>")[0]
+    chat.send("/dangky")
+    chat.press("Không chọn")
+    chat.send("/xoadulieu")
+    assert "vẫn giữ" in chat.text and "Công an" in chat.text  # said before confirming
+    chat.press("Xóa dữ liệu")
+    assert "Đã xóa" in chat.text
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+        assert report.resident_id is None and report.contact_phone is None
+        assert report.account  # kept for the police
+        assert session.exec(select(Resident)).first() is None
+        assert session.exec(select(Consent)).first() is None
+        conversation = session.exec(select(Conversation)).one()
+        assert conversation.state.get("draft") is None and not conversation.state.get("memory")
+    chat.send("/theodoi")
+    assert "chưa có tố giác" in chat.text
+    chat.send(code)
+    assert "Trạng thái" in chat.text  # still followed by its code
+
+
+def test_keeping_data_changes_nothing(chat: Chat, db) -> None:
+    _report(chat, "Người xưng công an gọi điện đòi chuyển tiền xác minh")
+    chat.send("/xoadulieu")
+    chat.press("Giữ lại")
+    assert "giữ nguyên" in chat.text
+    with db.transaction() as session:
+        assert session.exec(select(Report)).one().resident_id is not None
+
+
+def test_nothing_to_erase(chat: Chat) -> None:
+    chat.send("/xoadulieu")
+    assert "không lưu dữ liệu" in chat.text

@@ -1,0 +1,117 @@
+"""`canhgiac chat` as a new user runs it: a real process, piped standard input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from db.engine import Database
+from db.models import Report
+
+
+def _chat(lines: list[str], database_url: str, tmp_path: Path) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def url(database_url: str) -> str:
+    return database_url
+
+
+def test_every_journey_through_piped_input(url: str, tmp_path: Path) -> None:
+    out = _chat(
+        [
+            "/start",
+            "1",  # menu → 4 không, 2 phải
+            "1",  # → scam library
+            "Thông báo trúng thưởng",  # a trick, picked by its label
+            "/cauhoi",
+            "2",  # quiz: first answer
+            "/huy",
+            "/kiemtra",
+            "0912 345 678",
+            "/totgiac",
+            "1",
+            "4",  # consent, then "Giả danh công an"
+            "Người xưng công an gọi từ số 0912345678, đòi chuyển 20 triệu vào tài khoản tạm giữ",
+            "1",  # Xong
+            "20 triệu",
+            "hôm qua",
+            "1",  # amount, day, anonymous
+            "Gửi tố giác",
+            "/theodoi",
+            "/dangky",
+            "1",
+            "/huydangky",
+            "/trogiup",
+            "/xoadulieu",
+            "1",
+        ],
+        url,
+        tmp_path,
+    )
+    for shown in (
+        "4 KHÔNG, 2 PHẢI",
+        "Chọn một thủ đoạn",
+        "Thông báo trúng thưởng",
+        "Câu 1/6",
+        "chưa có phản ánh",
+        "Trước khi tố giác",
+        "Kiểm tra lại tố giác",
+        "20.000.000 đ",
+        "Mã tiếp nhận của bạn",
+        "Tố giác của bạn:",
+        "Đã đăng ký",
+        "Đã hủy đăng ký",
+        "Đường dây nóng",
+        "Đã xóa dữ liệu cá nhân",
+    ):
+        assert shown in out, shown
+    assert "<b>" not in out  # the terminal shows plain text
+    assert "  [1] " in out  # buttons as numbered choices
+    db = Database(url)
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+        assert report.amount_vnd == 20_000_000 and report.resident_id is None  # erased link
+    db.dispose()
+
+
+def test_a_half_written_report_survives_a_restart(url: str, tmp_path: Path) -> None:
+    _chat(
+        ["/totgiac", "1", "4", "Họ gọi xưng công an, đòi chuyển tiền vào tài khoản"], url, tmp_path
+    )
+    out = _chat(["/totgiac", "1"], url, tmp_path)
+    assert "đang soạn dở" in out and "Gửi số điện thoại" in out
+
+
+def test_make_run_default_is_a_sqlite_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert "Xin chào" in result.stdout, result.stderr
+    assert (tmp_path / "data" / "canhgiac.db").exists()
