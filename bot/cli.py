@@ -37,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         print("database is at the latest migration")
         return 0
     if args.command == "run" and settings.telegram_bot_token:
-        print("canhgiac: Telegram is not wired in this version yet", file=sys.stderr)
-        return 2
+        from bot.runner import run
+
+        run(settings)
+        return 0
     return _chat(settings)
 
 

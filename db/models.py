@@ -162,3 +162,12 @@ class Throttle(SQLModel, table=True):
     key: str = Field(max_length=128, primary_key=True)
     window_start: datetime
     count: int = 0
+
+
+class AppSecret(SQLModel, table=True):
+    """A secret the app generates or rotates itself (webhook secret, platform tokens)."""
+
+    __tablename__ = "app_secret"
+    key: str = Field(max_length=64, primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from db.models import Outbox
+from db.models import Outbox, Resident
 
 REPLY, BULK = 0, 10  # priorities: an answer someone waits for goes before any broadcast
 PENDING, SENT, FAILED, BLOCKED = "pending", "sent", "failed", "blocked"
@@ -89,6 +89,13 @@ def mark_retry(
 
 
 def mark_blocked(session: Session, outbox_id: int, error: str) -> None:
+    """The platform refused the recipient for good: this row, and the resident, are blocked."""
     row = session.get(Outbox, outbox_id)
-    if row is not None:
-        row.status, row.last_error, row.lease_until = BLOCKED, error[:255], None
+    if row is None:
+        return
+    row.status, row.last_error, row.lease_until = BLOCKED, error[:255], None
+    session.execute(
+        update(Resident)
+        .where(col(Resident.channel) == row.channel, col(Resident.user_id) == row.recipient)
+        .values(blocked=True)
+    )

@@ -10,9 +10,12 @@ from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("lookup")
+FORWARDED = "fwd"
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    if arg == FORWARDED:  # checking a forwarded message: its text is in memory
+        arg = state.memory.pop(FORWARDED, "")
     if arg:
         found = answer_for(ctx, arg)
         if found:

@@ -21,6 +21,7 @@ from handlers.parse import AmountError, DateError, format_amount, parse_amount, 
 from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
 PURPOSE = "report"
+FORWARDED = "fwd"  # deep-link argument and memory key for a forwarded scam message
 TRAFFICKING, OTHER = "trafficking", "other"
 MIN_ACCOUNT, MIN_VICTIM = 15, 5
 
@@ -56,6 +57,10 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
         "pending": [],
         "evidence": 0,
     }
+    forwarded = state.memory.pop(FORWARDED, None) if arg == FORWARDED else None
+    if forwarded:
+        state.draft["account"] = forwarded
+        _collect(ctx, state.draft, forwarded)
     resident = residents.find(ctx.session, msg.channel, msg.user_id)
     if resident and residents.has_consented(ctx.session, resident, PURPOSE, CONSENT_VERSION):
         return enter(ctx, state, FLOW, "type")
@@ -178,9 +183,10 @@ def pick_type(ctx: Context, state: State, answer: Answer) -> Outcome:
         draft["type"] = TRAFFICKING
     else:
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
-    if draft["type"] == TRAFFICKING:
+    if draft["type"] == TRAFFICKING or mentions_urgency(ctx.content, draft.get("account", "")):
         return goto(ctx, state, FLOW, "victim", before=[_turn_urgent(ctx, state)])
-    return goto(ctx, state, FLOW, "account")
+    # A report begun from a forwarded message already has its account.
+    return goto(ctx, state, FLOW, "identifiers" if draft.get("account") else "account")
 
 
 def prompt_victim(ctx: Context, state: State) -> list[Reply]:
@@ -368,17 +374,17 @@ def evidence(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
     if answer.value == "done":
         return goto(ctx, state, FLOW, "contact")
-    photos = [a for a in answer.attachments if a.kind == "photo" and a.data is not None]
+    photos = [a for a in answer.attachments if a.kind == "photo"]
     if not photos:
         return stay(ctx, state, FLOW, ctx.content.text("report.evidence_not_photo"))
     limits = ctx.limits
     notes = []
     for photo in photos:
-        assert photo.data is not None
         if draft["evidence"] >= limits.evidence_per_report:
             notes.append(ctx.content.text("report.evidence_full", limit=limits.evidence_per_report))
             break
-        if len(photo.data) > limits.evidence_max_bytes:
+        if photo.data is None or len(photo.data) > limits.evidence_max_bytes:
+            # The channel does not download what is over the cap: data None, size known.
             notes.append(
                 ctx.content.text(
                     "report.evidence_too_big", limit_mb=limits.evidence_max_bytes // (1024 * 1024)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from content import fold
 from handlers import awareness, lookup, menu, privacy, quiz, report, scams, subscribe, track
-from handlers.flow import Answer, Flow, back, finish, stay
+from handlers.flow import Answer, Flow, back, finish, nav, rows, stay
 from handlers.menu import menu_reply
 from handlers.parse import parse_receipt_code
 from handlers.types import Context, Incoming, Outcome, Reply, State
@@ -115,6 +115,15 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
     if not text:
         key = "common.attachment_ignored" if msg.attachments else "common.empty"
         return state, [menu_reply(ctx.content, ctx.content.text(key))]
+    if msg.forwarded:  # a scam message passed on: the resident chooses check or report
+        state.memory[report.FORWARDED] = text
+        label = ctx.content.raw
+        buttons = rows(
+            nav(label("buttons.check_forwarded"), f"/kiemtra {lookup.FORWARDED}"),
+            nav(label("buttons.report_forwarded"), f"/totgiac {report.FORWARDED}"),
+            nav(label("buttons.menu"), "/start"),
+        )
+        return state, [Reply(ctx.content.text("common.forwarded"), buttons)]
     verdict = lookup.answer_for(ctx, text)
     if verdict is not None:
         return state, verdict

@@ -166,3 +166,25 @@ def _report(chat: Chat, account: str) -> str:
     chat.press("Gửi tố giác")
     assert "Mã tiếp nhận" in chat.text, chat.text
     return chat.text.split("<b>")[1].split("</b>")[0]
+
+
+def test_forwarded_message_can_be_checked(dispatcher) -> None:
+    chat = Chat(dispatcher)
+    chat.send("Chúc mừng bạn trúng thưởng! Truy cập https://nhanqua-vn.top để nhận", forwarded=True)
+    assert "chuyển tiếp" in chat.text
+    chat.press("Kiểm tra tin này")
+    assert "nhanqua-vn.top" in chat.text and "chưa có phản ánh" in chat.text
+
+
+def test_forwarded_message_can_start_a_report(dispatcher) -> None:
+    chat = Chat(dispatcher)
+    chat.send(
+        "Bạn nợ cước, thanh toán ngay tại vnpt-thanhtoan.top hoặc gọi 0912345678", forwarded=True
+    )
+    chat.press("Tố giác tin này")
+    chat.press("Đồng ý")
+    chat.press("Tin nhắn rác")
+    assert (
+        "vnpt-thanhtoan.top" in chat.text and "0912 345 678" in chat.text
+    )  # straight to identifiers
+    assert chat.state().draft["account"].startswith("Bạn nợ cước")

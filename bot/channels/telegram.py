@@ -1,0 +1,321 @@
+"""The Telegram channel on python-telegram-bot: updates in, replies out. It translates, never
+decides: every decision is the conversation core's."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.channels.keyed_lock import KeyedLock
+from bot.channels.render import split
+from bot.outbox_sender import Blocked, RetryLater
+from content import Content
+from db import outbox
+from db.clock import utcnow
+from db.engine import Database
+from db.models import Outbox
+from handlers.dispatcher import Dispatcher, Handled
+from handlers.router import COMMANDS
+from handlers.types import Attachment, Incoming, Reply
+
+# Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta) now.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+# Commands that show only public content, so answering them in a group leaks nothing.
+PUBLIC_IN_GROUPS = {"start", "canhgiac", "thudoan", "trogiup"}
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
+# Updates to receive; anything else (edits, reactions) is not for this bot.
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    """One bot account: the PTB application, translation both ways, and delivery."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_root: str,
+        db: Database,
+        dispatcher: Dispatcher,
+        content: Content,
+        evidence_max_bytes: int,
+    ) -> None:
+        self.db, self.dispatcher, self.content = db, dispatcher, content
+        self.evidence_max_bytes = evidence_max_bytes
+        self.app: Application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{api_root}/bot")
+            .base_file_url(f"{api_root}/file/bot")
+            # No overall cap on replies (interactive traffic); 429s are waited out and retried.
+            .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+            .updater(None)  # we poll ourselves: see poll()
+            .connection_pool_size(64)
+            .build()
+        )
+        self.username = ""
+        self._locks = KeyedLock()
+        self.up = False
+
+    @property
+    def bot(self) -> Any:
+        return self.app.bot
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        await self.app.start()
+        self.username = self.bot.username
+        commands = [BotCommand(name, self.content.raw(f"commands.{name}")) for name in COMMANDS]
+        await self.bot.set_my_commands(commands)
+        self.up = True
+
+    async def stop(self) -> None:
+        self.up = False
+        await self.app.stop()
+        await self.app.shutdown()
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll getUpdates; the offset moves past a batch only once it is fully handled.
+
+        PTB's own Updater confirms updates as soon as they are queued (and again at shutdown),
+        so a crash mid-batch would lose them. Here a crash means Telegram resends the batch,
+        and the core's update-id record turns each repeat into a no-op.
+        """
+        await self.bot.delete_webhook()
+        offset = 0
+        failures = 0
+        while not stop.is_set():
+            try:
+                updates = await _unless_stopped(
+                    self.bot.get_updates(
+                        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                    ),
+                    stop,
+                )
+                if updates is None:
+                    return
+                await asyncio.gather(*(self.handle(update) for update in updates))
+            except RetryAfter as error:
+                await asyncio.sleep(retry_seconds(error))
+                continue
+            except Exception:
+                failures += 1
+                log.exception("polling failed (%s in a row); retrying", failures)
+                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                continue
+            failures = 0
+            if updates:
+                offset = updates[-1].update_id + 1
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
+    # --- updates in ----------------------------------------------------------------------------
+
+    async def handle_json(self, body: dict[str, Any]) -> None:
+        update = Update.de_json(body, self.bot)
+        await self.handle(update)
+
+    async def handle(self, update: Update) -> None:
+        """Handle one update fully (turn committed, replies sent); raises only if it must be
+        delivered again (the database is unreachable)."""
+        if update.callback_query is not None:
+            # Stop the client's spinner at once, whatever the outcome.
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.warning("could not answer callback query %s", update.callback_query.id)
+        translated = await self._translate(update)
+        if translated is None:
+            return
+        chat_id, incoming, public_only = translated
+        async with self._locks.hold(f"{chat_id}:{incoming.user_id}"):
+            handled = await asyncio.to_thread(self.dispatcher.handle, incoming)
+            await self.deliver(chat_id, handled, buttons=not public_only)
+
+    async def _translate(self, update: Update) -> tuple[int, Incoming, bool] | None:
+        query = update.callback_query
+        if query is not None:
+            message = query.message
+            if message is None or message.chat.type != ChatType.PRIVATE or query.from_user is None:
+                return None  # presses in groups belong to the police workflow, not residents
+            incoming = Incoming(
+                channel=CHANNEL,
+                user_id=str(query.from_user.id),
+                update_id=str(update.update_id),
+                payload=query.data or "",
+                carries_photos=True,
+            )
+            return message.chat.id, incoming, False
+        message = update.message
+        if message is None or message.from_user is None:
+            return None
+        if message.chat.type != ChatType.PRIVATE:
+            return await self._translate_group(update, message)
+        return (
+            message.chat.id,
+            Incoming(
+                channel=CHANNEL,
+                user_id=str(message.from_user.id),
+                update_id=str(update.update_id),
+                text=message.text or message.caption or "",
+                attachments=await self._attachments(message),
+                carries_photos=True,
+                forwarded=message.forward_origin is not None,
+            ),
+            False,
+        )
+
+    async def _translate_group(
+        self, update: Update, message: Message
+    ) -> tuple[int, Incoming, bool] | None:
+        """In groups: only commands addressed to this bot, and only public ones answered."""
+        text = message.text or ""
+        first = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+        name, _, addressee = first[1:].partition("@")
+        if not addressee or addressee.lower() != self.username.lower():
+            return None
+        if name.lower() not in PUBLIC_IN_GROUPS:
+            await self._private_only(message.chat.id, name.lower())
+            return None
+        incoming = Incoming(
+            channel=CHANNEL,
+            # The group's own conversation: nothing of any member's private chat is touched.
+            user_id=f"group{message.chat.id}",
+            update_id=str(update.update_id),
+            text=f"/{name}",
+        )
+        return message.chat.id, incoming, True
+
+    async def _private_only(self, chat_id: int, command: str) -> None:
+        start = command if command in COMMANDS else "start"
+        link = f"https://t.me/{self.username}?start={start}"
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(self.content.raw("common.open_private"), url=link)]]
+        )
+        await self.bot.send_message(
+            chat_id, self.content.text("common.group_private_only"), reply_markup=markup
+        )
+
+    async def _attachments(self, message: Message) -> tuple[Attachment, ...]:
+        if not message.photo:
+            return ()
+        largest = message.photo[-1]
+        if largest.file_size and largest.file_size > self.evidence_max_bytes:
+            return (Attachment("photo", data=None, size=largest.file_size),)
+        telegram_file = await largest.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
+        return (Attachment("photo", data=data, size=len(data), mime="image/jpeg"),)
+
+    # --- replies out ---------------------------------------------------------------------------
+
+    async def deliver(self, chat_id: int, handled: Handled, buttons: bool = True) -> None:
+        """Send a turn's replies in order; each outbox row is marked as it goes. On a failure
+        the rest are left to the outbox sender, which retries them in the same order."""
+        pairs = list(zip(handled.replies, handled.outbox_ids, strict=True))
+        for index, (reply, outbox_id) in enumerate(pairs):
+            try:
+                await self.send_reply(chat_id, reply if buttons else Reply(reply.text))
+            except Blocked as error:
+                await asyncio.to_thread(self._blocked, outbox_id, str(error))
+                return
+            except RetryLater as error:
+                rest = [later for _, later in pairs[index:]]
+                await asyncio.to_thread(self._release, rest, error)
+                return
+            await asyncio.to_thread(self._sent, outbox_id)
+
+    async def send_reply(self, chat_id: int, reply: Reply) -> None:
+        """One core reply as one or more messages (split under 4096), buttons on the last."""
+        pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        markup = _keyboard(reply)
+        for number, piece in enumerate(pieces, 1):
+            await self._call(
+                self.bot.send_message(
+                    chat_id,
+                    piece,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if number == len(pieces) else None,
+                )
+            )
+
+    async def send_outbox(self, row: Outbox) -> None:
+        """The outbox sender's way out for this channel."""
+        if row.kind == "reply":
+            await self.send_reply(int(row.recipient), Reply.from_dict(row.payload))
+            return
+        log.warning("no way to send outbox kind %s on telegram; skipped", row.kind)
+
+    @staticmethod
+    async def _call(send: Awaitable[Any]) -> None:
+        """Await one Bot API call, turning its failures into the outbox's terms."""
+        try:
+            await send
+        except Forbidden as error:
+            raise Blocked(str(error)) from error
+        except RetryAfter as error:
+            raise RetryLater(retry_seconds(error), str(error)) from error
+        except TelegramError as error:
+            raise RetryLater(None, str(error)) from error
+
+    def _sent(self, outbox_id: int) -> None:
+        with self.db.transaction() as session:
+            outbox.mark_sent(session, [outbox_id], utcnow())
+
+    def _release(self, outbox_ids: list[int], error: RetryLater) -> None:
+        """Hand the unsent rest of a turn to the outbox sender, all due at once (in order)."""
+        retry_at = utcnow() + error.delay(0)
+        with self.db.transaction() as session:
+            for outbox_id in outbox_ids:
+                outbox.mark_retry(session, outbox_id, error.reason, retry_at)
+
+    def _blocked(self, outbox_id: int, reason: str) -> None:
+        with self.db.transaction() as session:
+            outbox.mark_blocked(session, outbox_id, reason)
+
+
+async def _unless_stopped(call: Awaitable[Any], stop: asyncio.Event) -> Any:
+    """The call's result, or None if `stop` is set first (the call is then cancelled)."""
+    task = asyncio.ensure_future(call)
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopped.cancel()
+        return task.result()
+    task.cancel()
+    return None
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(button.label, callback_data=button.payload) for button in row]
+            for row in reply.buttons
+        ]
+    )

@@ -1,0 +1,280 @@
+"""Telegram end to end: the real python-telegram-bot application against a stand-in Bot API
+server on 127.0.0.1, polling and webhook, failures included."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot import settings as settings_module
+from bot.runner import serve
+from bot.settings import Settings
+from db.engine import Database
+from db.models import Evidence, Outbox, Report, Resident
+from tests.fakes.telegram_server import (
+    BOT_USERNAME,
+    FakeTelegram,
+    forwarded_update,
+    photo_update,
+    text_update,
+)
+from tests.telegram_user import TelegramUser
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def bot_settings(database_url: str, fake: FakeTelegram) -> Settings:
+    return dataclasses.replace(
+        settings_module.load(env_file=None),
+        database_url=database_url,
+        telegram_bot_token=fake.token,
+        telegram_api_url=fake.root,
+        telegram_webhook_url="",
+        telegram_webhook_secret="",
+        http_port=free_port(),
+    )
+
+
+async def _running(settings: Settings) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop))
+    await asyncio.sleep(0.3)
+    if task.done():
+        task.result()
+    yield stop
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def running(bot_settings: Settings) -> AsyncIterator[asyncio.Event]:
+    async for stop in _running(bot_settings):
+        yield stop
+
+
+async def test_commands_are_registered_in_vietnamese(fake: FakeTelegram, running) -> None:
+    names = {c["command"]: c["description"] for c in fake.commands}
+    assert set(names) == {
+        "start",
+        "canhgiac",
+        "thudoan",
+        "totgiac",
+        "kiemtra",
+        "theodoi",
+        "cauhoi",
+        "dangky",
+        "huydangky",
+        "trogiup",
+        "xoadulieu",
+        "huy",
+    }
+    assert names["totgiac"].startswith("Tố giác")
+
+
+async def test_a_report_through_telegram(fake: FakeTelegram, running, db: Database) -> None:
+    user = TelegramUser(fake, 5001)
+    assert "Cảnh giác" in await user.say("/start")
+    assert "Trước khi tố giác" in await user.press("Tố giác lừa đảo")
+    await user.press("Đồng ý")
+    await user.press("Giả danh công an")
+    text = await user.say(
+        "Người gọi từ 0912 345 678 xưng công an, bắt chuyển 20tr vào stk "
+        "190312345678 Techcombank. <b>Khẩn</b> & gấp"
+    )
+    assert "0912 345 678" in text
+    await user.press("Xong")
+    await user.say("20 triệu")
+    await user.press("Hôm qua")
+    await user.press("Bỏ qua")  # no photos
+    summary = await user.press("Ẩn danh")
+    assert "&lt;b&gt;Khẩn&lt;/b&gt; &amp; gấp" in summary  # escaped for HTML parse mode
+    receipt = await user.press("Gửi tố giác")
+    assert "Mã tiếp nhận" in receipt
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+        assert report.receipt_code in receipt and report.channel == "telegram"
+    callbacks = [u for u in fake.calls if u[0] == "answerCallbackQuery"]
+    presses = [u for u in fake._history if "callback_query" in u]
+    assert len(callbacks) == len(presses) == 8  # every press answered: no spinner left turning
+
+
+async def test_every_other_journey_on_telegram(fake: FakeTelegram, running) -> None:
+    user = TelegramUser(fake, 5002)
+    assert "4 KHÔNG, 2 PHẢI" in await user.say("/canhgiac")
+    assert "Chọn một thủ đoạn" in await user.press("Xem các thủ đoạn")
+    assert "Dấu hiệu" in await user.press("Chơi họ")
+    assert "Câu 1/6" in await user.say("/cauhoi")
+    assert "Đúng" in await user.press("Cúp máy")
+    assert "chọn một mục" in await user.say("0987654321")  # mid-quiz: it stays on the question
+    assert "chưa có phản ánh" in await user.say("/kiemtra 0987654321")
+    assert "chưa có tố giác" in await user.say("/theodoi")
+    assert "Không tìm thấy" in await user.say("ABCD-EFGH")
+    await user.say("/dangky")
+    assert "Đã đăng ký" in await user.press("Bắc Gia Nghĩa")
+    assert "Đã hủy đăng ký" in await user.say("/huydangky")
+    assert "Đường dây nóng" in await user.say("/trogiup")
+    await user.say("/xoadulieu")
+    assert "Đã xóa" in await user.press("Xóa dữ liệu")
+    assert "Đã hủy" in (await user.say("/kiemtra") and await user.press("Hủy"))
+
+
+async def test_deep_links_open_journeys(fake: FakeTelegram, running) -> None:
+    user = TelegramUser(fake, 5003)
+    assert "Trước khi tố giác" in await user.say("/start totgiac")
+    assert "4 KHÔNG, 2 PHẢI" in await user.say("/start canhgiac")
+
+
+async def test_photo_evidence_is_downloaded_and_hashed(
+    fake: FakeTelegram, running, db: Database
+) -> None:
+    user = TelegramUser(fake, 5004)
+    await user.say("/totgiac")
+    await user.press("Đồng ý")
+    await user.press("Tin nhắn rác")
+    await user.say("Tin nhắn báo nợ cước kèm link lạ, tôi đã bấm vào")
+    await user.press("Không có")
+    await user.press("Bỏ qua")
+    assert "Gửi ảnh" in await user.press("Bỏ qua")
+    image = b"\xff\xd8\xff fake jpeg bytes"
+    file_id = fake.add_file(image)
+    reply = await user._expect(lambda: fake.push(photo_update(5004, file_id, len(image))))
+    assert "Đã nhận 1 ảnh" in reply
+    huge = fake.add_file(b"x")
+    reply = await user._expect(lambda: fake.push(photo_update(5004, huge, 50 * 1024 * 1024)))
+    assert "quá lớn" in reply
+    assert not any(c == ("getFile", {"file_id": huge}) for c in fake.calls)  # never fetched
+    await user.press("Xong")
+    await user.press("Ẩn danh")
+    await user.press("Gửi tố giác")
+    with db.transaction() as session:
+        evidence = session.exec(select(Evidence)).one()
+        import hashlib
+
+        assert evidence.sha256 == hashlib.sha256(image).hexdigest() and evidence.report_id
+
+
+async def test_forwarded_scam_message(fake: FakeTelegram, running) -> None:
+    user = TelegramUser(fake, 5005)
+    text = await user._expect(
+        lambda: fake.push(
+            forwarded_update(5005, "Bạn trúng thưởng, nhận tại https://quatang-vip.top")
+        )
+    )
+    assert "chuyển tiếp" in text
+    assert "quatang-vip.top" in await user.press("Kiểm tra tin này")
+
+
+async def test_duplicate_delivery_has_one_effect(fake: FakeTelegram, running) -> None:
+    user = TelegramUser(fake, 5006)
+    update_id = fake.push(text_update(5006, "/trogiup"))
+    await fake.until(lambda sent: any(s.chat_id == 5006 for s in sent))
+    fake.repush(update_id)
+    await user.say("/canhgiac")  # a later update, processed after the repeat
+    helps = [s for s in user.inbox() if "Đường dây nóng" in s.text]
+    assert len(helps) == 1
+
+
+async def test_429_is_waited_out_and_answered_once(fake: FakeTelegram, running) -> None:
+    user = TelegramUser(fake, 5007)
+    fake.fail_next("sendMessage", 429, times=2, retry_after=1)
+    text = await user.say("/trogiup")
+    assert "Đường dây nóng" in text
+    await asyncio.sleep(1.5)
+    assert sum("Đường dây nóng" in s.text for s in user.inbox()) == 1
+    assert fake.too_many == 2
+
+
+async def test_server_errors_are_retried_by_the_outbox(
+    fake: FakeTelegram, running, db: Database
+) -> None:
+    user = TelegramUser(fake, 5008)
+    fake.fail_next("sendMessage", 500, times=3)
+    fake.push(text_update(5008, "/trogiup"))
+    await fake.until(lambda _: any("Đường dây nóng" in s.text for s in user.inbox()), timeout=30)
+    await asyncio.sleep(1.2)
+    assert sum("Đường dây nóng" in s.text for s in user.inbox()) == 1
+    with db.transaction() as session:
+        row = session.exec(select(Outbox).where(Outbox.recipient == "5008")).one()
+        assert row.status == "sent" and row.attempts >= 1
+
+
+async def test_a_user_who_blocked_the_bot_is_marked(
+    fake: FakeTelegram, running, db: Database
+) -> None:
+    user = TelegramUser(fake, 5009)
+    await user.say("/dangky")
+    await user.press("Không chọn")
+    fake.blocked.add(5009)
+    fake.push(text_update(5009, "/trogiup"))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        with db.transaction() as session:
+            resident = session.exec(select(Resident)).one()
+            if resident.blocked:
+                break
+    with db.transaction() as session:
+        assert session.exec(select(Resident)).one().blocked
+        assert session.exec(select(Outbox).where(Outbox.status == "blocked")).first()
+
+
+async def test_groups_get_only_addressed_public_commands(fake: FakeTelegram, running) -> None:
+    group = -100123
+    fake.push(text_update(6001, "/canhgiac", chat_id=group, chat_type="supergroup"))
+    fake.push(text_update(6001, f"/canhgiac@{BOT_USERNAME}", chat_id=group, chat_type="supergroup"))
+    await fake.until(lambda _: len(fake.messages_to(group)) >= 1)
+    fake.push(text_update(6001, f"/totgiac@{BOT_USERNAME}", chat_id=group, chat_type="supergroup"))
+    await fake.until(lambda _: len(fake.messages_to(group)) >= 2)
+    await asyncio.sleep(0.3)
+    rules, private_only = fake.messages_to(group)
+    assert "4 KHÔNG" in rules.text and not rules.buttons  # no buttons anyone could press
+    assert "tin nhắn riêng" in private_only.text
+    assert private_only.buttons[0][1] == f"https://t.me/{BOT_USERNAME}?start=totgiac"
+
+
+async def test_webhook_mode(fake: FakeTelegram, bot_settings: Settings, db: Database) -> None:
+    port = bot_settings.http_port
+    settings = dataclasses.replace(
+        bot_settings, telegram_webhook_url=f"http://127.0.0.1:{port}/tg/hook"
+    )
+    async for _stop in _running(settings):
+        assert fake.webhook and fake.webhook["url"].endswith("/tg/hook")
+        secret = fake.webhook["secret"]
+        assert secret and len(secret) >= 32  # generated and stored, since none was set
+        user = TelegramUser(fake, 5010)
+        assert "Cảnh giác" in await user.say("/start")
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(
+                f"http://127.0.0.1:{port}/tg/hook",
+                json={"update_id": 1, **text_update(5011, "/start")},
+                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+            )
+            missing = await client.post(
+                f"http://127.0.0.1:{port}/tg/hook",
+                json={"update_id": 2, **text_update(5011, "/start")},
+            )
+            health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert forged.status_code == 403 and missing.status_code == 403
+        await asyncio.sleep(0.3)
+        assert fake.messages_to(5011) == []  # nothing processed
+        assert health.status_code == 200 and health.json() == {"database": "ok", "telegram": "up"}
+        fake.repush(fake._history[-1]["update_id"])  # Telegram redelivers the same update
+        await asyncio.sleep(0.5)
+        assert sum("Cảnh giác" in s.text for s in user.inbox()) == 1

@@ -1,0 +1,144 @@
+"""SIGKILL at any moment: on restart nothing a resident was told is lost, nothing is doubled.
+The bot runs as a real `canhgiac run` process against the stand-in Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from db.engine import Database
+from db.models import Outbox, Report
+from tests.fakes.telegram_server import FakeTelegram
+from tests.telegram_user import TelegramUser
+
+CODE = re.compile(r"Mã tiếp nhận của bạn: <b>([A-Z0-9]{4}-[A-Z0-9]{4})</b>")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+class BotProcess:
+    def __init__(self, fake: FakeTelegram, database_url: str, cwd: Path) -> None:
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_URL": fake.root,
+            "TELEGRAM_WEBHOOK_URL": "",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.cwd = cwd
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=self.env, cwd=self.cwd, stdout=subprocess.PIPE
+        )
+        assert self.process.stdout is not None
+        line = await asyncio.to_thread(self.process.stdout.readline)
+        assert b"running as" in line, line
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
+async def _to_confirm(user: TelegramUser, account: str) -> None:
+    await user.say("/totgiac")
+    await user.press("Đồng ý")
+    await user.press("Giả danh công an")
+    await user.say(account)
+    await user.press("Không có")
+    await user.press("Bỏ qua")  # amount
+    await user.press("Bỏ qua")  # day
+    await user.press("Bỏ qua")  # photos
+    await user.press("Ẩn danh")
+
+
+async def test_a_saved_report_whose_receipt_was_not_sent_survives_sigkill(
+    fake: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake, database_url, tmp_path)
+    await bot.start()
+    try:
+        user = TelegramUser(fake, 7001)
+        await _to_confirm(user, "Người xưng công an gọi đòi chuyển tiền vào tài khoản tạm giữ")
+        submit = user.button("Gửi tố giác")
+        fake.fail_next("sendMessage", 500, times=10_000)  # Telegram is down for sends
+        from tests.fakes.telegram_server import callback_update
+
+        fake.push(callback_update(7001, submit))
+        db = Database(database_url)
+        for _ in range(200):
+            with db.transaction() as session:
+                if session.exec(select(Report)).first():
+                    break
+            await asyncio.sleep(0.05)
+        bot.kill()  # the report is committed; its receipt never went out
+        fake.clear_failures()
+        await bot.start()
+        await fake.until(lambda _: any(CODE.search(s.text) for s in user.inbox()), timeout=30)
+        codes = [m.group(1) for s in user.inbox() if (m := CODE.search(s.text))]
+        with db.transaction() as session:
+            reports = session.exec(select(Report)).all()
+            assert [r.receipt_code for r in reports] == codes  # one report, one receipt
+            pending = session.exec(
+                select(Outbox).where(Outbox.kind == "reply", Outbox.status == "pending")
+            ).all()
+            assert pending == []
+        db.dispose()
+    finally:
+        bot.stop()
+
+
+async def test_sigkill_mid_conversations_loses_and_doubles_nothing(
+    fake: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake, database_url, tmp_path)
+    await bot.start()
+    # Patient residents: a reply committed just before a kill waits out its lease (30 s).
+    users = [TelegramUser(fake, 7100 + n, patience=60) for n in range(5)]
+
+    async def resident(user: TelegramUser) -> None:
+        await _to_confirm(user, f"Người xưng công an gọi cho tôi ({user.user_id}) đòi tiền")
+        await user.press("Gửi tố giác")
+
+    async def killer() -> None:
+        for threshold in (12, 30):  # twice, at different points of the flows
+            await fake.until(lambda sent, at=threshold: len(sent) >= at, timeout=60)
+            bot.kill()
+            await asyncio.sleep(0.2)
+            await bot.start()
+
+    try:
+        await asyncio.wait_for(asyncio.gather(killer(), *(resident(u) for u in users)), 120)
+    finally:
+        bot.stop()
+    db = Database(database_url)
+    with db.transaction() as session:
+        reports = {r.receipt_code: r for r in session.exec(select(Report))}
+    db.dispose()
+    for user in users:
+        codes = [m.group(1) for s in user.inbox() if (m := CODE.search(s.text))]
+        assert len(codes) == 1, (user.user_id, codes)
+        assert codes[0] in reports
+    assert len(reports) == len(users)
