@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
@@ -22,6 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     words.add_subparsers(dest="action", required=True).add_parser(
         "check", help="validate every text, button and limit"
     )
+    bench = commands.add_parser("bench", help="benchmarks (run from a checkout)")
+    intake = bench.add_subparsers(dest="action", required=True).add_parser(
+        "intake", help="residents reporting through Telegram, against an echo bot"
+    )
+    intake.add_argument("--residents", type=int, default=32, help="residents when saturating")
+    intake.add_argument("--rate", type=float, default=100, help="updates/s offered, paced")
+    intake.add_argument("--seconds", type=float, default=15, help="length of each phase")
+    intake.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a fresh SQLite file; a PostgreSQL URL gets bench data",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -32,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
     if args.command == "content":
         return _content_check()
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "db":
         open_database(settings).dispose()
         print("database is at the latest migration")
@@ -55,6 +70,16 @@ def _chat(settings: settings_module.Settings) -> int:
     finally:
         db.dispose()
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    # The benchmarks and the stand-in servers they use live in the checkout, not the package.
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench.intake import run
+
+    return run(args.database_url, args.residents, args.rate, args.seconds)
 
 
 def _content_check() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, or_, update
 from sqlmodel import Session, col, select
 
 from db.models import Outbox, Resident
@@ -65,7 +65,7 @@ def claim_due(
     return rows
 
 
-def mark_sent(session: Session, ids: list[int], now: datetime) -> None:
+def mark_sent(session: Session | Connection, ids: list[int], now: datetime) -> None:
     if ids:
         session.execute(
             update(Outbox)

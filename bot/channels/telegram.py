@@ -72,11 +72,13 @@ class TelegramChannel:
             # No overall cap on replies (interactive traffic); 429s are waited out and retried.
             .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .updater(None)  # we poll ourselves: see poll()
-            .connection_pool_size(64)
+            # httpcore scans its pool on every request: a small pool is faster than a big one.
+            .connection_pool_size(16)
             .build()
         )
         self.username = ""
         self._locks = KeyedLock()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.up = False
 
     @property
@@ -95,11 +97,13 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         self.up = False
+        await self.drain()
         await self.app.stop()
         await self.app.shutdown()
 
     async def poll(self, stop: asyncio.Event) -> None:
-        """Long-poll getUpdates; the offset moves past a batch only once it is fully handled.
+        """Long-poll getUpdates; the offset moves past a batch only once its turns are
+        committed (their replies are then safe in the outbox, sent in the background).
 
         PTB's own Updater confirms updates as soon as they are queued (and again at shutdown),
         so a crash mid-batch would lose them. Here a crash means Telegram resends the batch,
@@ -141,21 +145,40 @@ class TelegramChannel:
         await self.handle(update)
 
     async def handle(self, update: Update) -> None:
-        """Handle one update fully (turn committed, replies sent); raises only if it must be
-        delivered again (the database is unreachable)."""
+        """Take one update: when this returns, its turn is committed (replies safe in the
+        outbox) and their delivery has started in order behind the chat's earlier replies.
+        Raises only if the update must come again (the database is unreachable)."""
         if update.callback_query is not None:
-            # Stop the client's spinner at once, whatever the outcome.
-            try:
-                await update.callback_query.answer()
-            except TelegramError:
-                log.warning("could not answer callback query %s", update.callback_query.id)
+            # Stop the client's spinner at once, whatever the outcome, alongside the turn.
+            self._background(self._answer(update.callback_query))
         translated = await self._translate(update)
         if translated is None:
             return
         chat_id, incoming, public_only = translated
-        async with self._locks.hold(f"{chat_id}:{incoming.user_id}"):
+        async with self._locks.hold(f"turn:{incoming.user_id}"):
             handled = await asyncio.to_thread(self.dispatcher.handle, incoming)
-            await self.deliver(chat_id, handled, buttons=not public_only)
+            # Queued while the turn lock is held, so a chat's replies keep their turn order.
+            self._background(self._deliver_in_order(chat_id, handled, not public_only))
+
+    async def _deliver_in_order(self, chat_id: int, handled: Handled, buttons: bool) -> None:
+        async with self._locks.hold(f"send:{chat_id}"):
+            await self.deliver(chat_id, handled, buttons=buttons)
+
+    async def _answer(self, query: Any) -> None:
+        try:
+            await query.answer()
+        except TelegramError:
+            log.warning("could not answer callback query %s", query.id)
+
+    def _background(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for every reply already taken to be sent (or handed to the outbox)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _translate(self, update: Update) -> tuple[int, Incoming, bool] | None:
         query = update.callback_query
@@ -283,8 +306,8 @@ class TelegramChannel:
             raise RetryLater(None, str(error)) from error
 
     def _sent(self, outbox_id: int) -> None:
-        with self.db.transaction() as session:
-            outbox.mark_sent(session, [outbox_id], utcnow())
+        with self.db.connection() as conn:
+            outbox.mark_sent(conn, [outbox_id], utcnow())
 
     def _release(self, outbox_ids: list[int], error: RetryLater) -> None:
         """Hand the unsent rest of a turn to the outbox sender, all due at once (in order)."""

@@ -123,6 +123,9 @@ class FakeTelegram:
     commands: list[dict[str, Any]] = field(default_factory=list)
     offered_at: dict[int, float] = field(default_factory=dict)
     too_many: int = 0
+    # Called (in the server's thread) with each message the bot sends: lets a benchmark wait
+    # for replies without polling.
+    on_sent: Callable[[Sent], None] | None = None
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -422,8 +425,11 @@ class FakeTelegram:
 
     def _message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         message_id = next(self._message_ids)
+        sent = Sent(method, params, time.perf_counter(), message_id)
         with self._lock:
-            self.sent.append(Sent(method, params, time.perf_counter(), message_id))
+            self.sent.append(sent)
+        if self.on_sent is not None:
+            self.on_sent(sent)
         chat_id = int(params.get("chat_id", 0))
         result: dict[str, Any] = {
             "message_id": message_id,

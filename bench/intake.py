@@ -1,0 +1,304 @@
+"""`canhgiac bench intake`: simulated residents complete the full report flow through the real
+bot (a `canhgiac run` process) on the stand-in Bot API server; then the same server and load
+shape drive python-telegram-bot's plain echo bot, as the yardstick.
+
+Two phases per bot: saturation (as many updates as it can take, closed loop) gives updates/s;
+paced (a fixed offered rate) gives reply latency from update offered to reply received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from content import fold
+from tests.fakes.telegram_server import FakeTelegram, Sent, callback_update, text_update
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Figures:
+    name: str
+    handled: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    offered_rate: float = 0.0
+    peak_rss_mb: float = 0.0
+    reports: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.handled / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+class Harness:
+    """Pushes updates for many chats and wakes each chat's resident on its reply."""
+
+    def __init__(self, fake: FakeTelegram, loop: asyncio.AbstractEventLoop) -> None:
+        self.fake, self.loop = fake, loop
+        self.waiting: dict[int, tuple[float, asyncio.Future[Sent]]] = {}
+        self.latencies: list[float] = []
+        self.recording = False
+        fake.on_sent = self._on_sent
+
+    def _on_sent(self, sent: Sent) -> None:  # in the server's thread
+        entry = self.waiting.pop(sent.chat_id, None)
+        if entry is None:
+            return
+        offered, future = entry
+        if self.recording:
+            self.latencies.append(sent.at - offered)
+        self.loop.call_soon_threadsafe(_settle, future, sent)
+
+    async def exchange(self, chat_id: int, update: dict[str, Any], patience: float = 30) -> Sent:
+        future: asyncio.Future[Sent] = self.loop.create_future()
+        self.waiting[chat_id] = (time.perf_counter(), future)
+        self.fake.push(update)
+        return await asyncio.wait_for(future, patience)
+
+
+def _settle(future: asyncio.Future[Sent], sent: Sent) -> None:
+    if not future.done():
+        future.set_result(sent)
+
+
+class Pacer:
+    """Hands out send slots at a fixed overall rate (None: no limit)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1 / rate if rate else 0.0
+        self.next_at = time.perf_counter()
+
+    async def slot(self) -> None:
+        if not self.interval:
+            return
+        now = time.perf_counter()
+        self.next_at = max(self.next_at + self.interval, now)
+        await asyncio.sleep(self.next_at - now)
+
+
+def _button(sent: Sent, label: str) -> str:
+    wanted = fold(label)
+    for text, data in sent.buttons:
+        if wanted in fold(text):
+            return data
+    raise RuntimeError(f"no button {label!r} in {sent.text[:80]!r}")
+
+
+_accounts = itertools.count()
+
+
+async def report_flow(harness: Harness, pacer: Pacer, chat_id: int) -> int:
+    """One full report, as a resident does it; returns the number of updates it took."""
+    steps = 0
+
+    async def say(text: str) -> Sent:
+        nonlocal steps
+        await pacer.slot()
+        steps += 1
+        return await harness.exchange(chat_id, text_update(chat_id, text))
+
+    async def press(sent: Sent, *labels: str) -> Sent:
+        nonlocal steps
+        for label in labels:
+            try:
+                data = _button(sent, label)
+                break
+            except RuntimeError:
+                continue
+        else:
+            raise RuntimeError(f"none of {labels} in {sent.text[:80]!r}")
+        await pacer.slot()
+        steps += 1
+        return await harness.exchange(chat_id, callback_update(chat_id, data))
+
+    shown = await say("/totgiac")
+    if "Trước khi tố giác" in shown.text:
+        shown = await press(shown, "Đồng ý")
+    if "đang soạn dở" in shown.text:
+        shown = await press(shown, "Làm lại")
+    shown = await press(shown, "Đầu tư")
+    shown = await say(
+        f"Nhóm đầu tư tiền ảo số {next(_accounts)} hứa lãi 5% mỗi ngày, gọi từ "
+        "0912 345 678, bắt nạp vào stk 190312345678 Techcombank"
+    )
+    shown = await press(shown, "Xong")
+    shown = await say("5 triệu")
+    shown = await press(shown, "Hôm qua")
+    shown = await press(shown, "Bỏ qua")  # photos
+    shown = await press(shown, "Ẩn danh")
+    shown = await press(shown, "Gửi tố giác")
+    if "Mã tiếp nhận" not in shown.text:
+        raise RuntimeError(f"no receipt: {shown.text[:120]!r}")
+    return steps
+
+
+_echo_words = itertools.count()
+
+
+async def echo_flow(harness: Harness, pacer: Pacer, chat_id: int) -> int:
+    for _ in range(10):  # the same number of updates as a report, roughly
+        await pacer.slot()
+        await harness.exchange(chat_id, text_update(chat_id, f"xin chào {next(_echo_words)}"))
+    return 10
+
+
+Flow = Callable[[Harness, Pacer, int], Awaitable[int]]
+
+
+async def phase(
+    harness: Harness,
+    flow: Flow,
+    residents: int,
+    seconds: float,
+    rate: float | None,
+    first_chat: int,
+) -> tuple[int, float, int]:
+    """Residents loop over `flow` for `seconds`; returns (updates, seconds, flows done)."""
+    pacer = Pacer(rate)
+    deadline = time.perf_counter() + seconds
+    handled = completed = 0
+
+    async def resident(chat_id: int) -> None:
+        nonlocal handled, completed
+        while time.perf_counter() < deadline:
+            steps = await flow(harness, pacer, chat_id)  # not `+= await`: that reads first
+            handled += steps
+            completed += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(resident(first_chat + n) for n in range(residents)))
+    return handled, time.perf_counter() - started, completed
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def measure(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    flow: Flow,
+    residents: int,
+    rate: float,
+    seconds: float,
+) -> Figures:
+    fake = FakeTelegram().start()
+    process = subprocess.Popen(
+        command,
+        env={**env, "TELEGRAM_API_URL": fake.root, "TELEGRAM_BOT_TOKEN": fake.token},
+        stdout=subprocess.PIPE,
+        cwd=env.get("BENCH_CWD"),
+    )
+    try:
+        assert process.stdout is not None
+        await asyncio.to_thread(process.stdout.readline)
+        harness = Harness(fake, asyncio.get_running_loop())
+        await phase(harness, flow, 8, 2, None, 100_000)  # warm-up
+        figures = Figures(name)
+        figures.handled, figures.seconds, figures.reports = await phase(
+            harness, flow, residents, seconds, None, 200_000
+        )
+        harness.recording = True
+        offered, elapsed, _ = await phase(
+            harness, flow, max(residents, int(rate)), seconds, rate, 300_000
+        )
+        harness.recording = False
+        figures.offered_rate = offered / elapsed
+        figures.latencies = harness.latencies
+        figures.peak_rss_mb = _peak_rss_mb(process.pid)
+        return figures
+    finally:
+        process.terminate()
+        process.wait(30)
+        fake.stop()
+
+
+def run(database_url: str | None, residents: int, rate: float, seconds: float) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        url = database_url or f"sqlite:///{scratch}/bench.db"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "LOG_LEVEL": "WARNING",
+            "TELEGRAM_WEBHOOK_URL": "",
+            "REPORTS_PER_DAY": "1000000",
+            "PYTHONPATH": str(ROOT),
+            "BENCH_CWD": scratch,
+        }
+        ours = asyncio.run(
+            measure(
+                "canhgiac",
+                [sys.executable, "-m", "bot", "run"],
+                env,
+                report_flow,
+                residents,
+                rate,
+                seconds,
+            )
+        )
+        echo = asyncio.run(
+            measure(
+                "PTB echo bot",
+                [sys.executable, "-m", "bench.echo_bot"],
+                env,
+                echo_flow,
+                residents,
+                rate,
+                seconds,
+            )
+        )
+    _print(url.split(":")[0], residents, rate, seconds, ours, echo)
+    return 0
+
+
+def _print(
+    backend: str, residents: int, rate: float, seconds: float, ours: Figures, echo: Figures
+) -> None:
+    print(
+        f"intake benchmark — {backend}, {residents} residents saturating, then {rate:g} "
+        f"updates/s offered, {seconds:g} s each, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'':14}{'updates/s':>10}{'offered/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        f"{'peak RSS MB':>12}"
+    )
+    for f in (ours, echo):
+        print(
+            f"{f.name:14}{f.per_second:>10.0f}{f.offered_rate:>10.1f}{f.percentile(50):>8.1f}"
+            f"{f.percentile(95):>8.1f}{f.percentile(99):>8.1f}{f.peak_rss_mb:>12.0f}"
+        )
+    ratio = ours.per_second / echo.per_second if echo.per_second else float("nan")
+    print(
+        f"throughput ratio canhgiac / echo: {ratio:.2f} (target ≥ 0.5); "
+        f"canhgiac p99 {ours.percentile(99):.1f} ms at {ours.offered_rate:.0f}/s "
+        f"(target < 100 ms); reports filed while saturating: {ours.reports}"
+    )
+    print(
+        f"mean latency canhgiac {statistics.fmean(ours.latencies) * 1000:.1f} ms, "
+        f"echo {statistics.fmean(echo.latencies) * 1000:.1f} ms"
+    )
