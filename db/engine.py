@@ -55,6 +55,11 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def single_writer(self) -> bool:
+        """SQLite: one write at a time, so worker threads add contention, not throughput."""
+        return self._writer is not None
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error."""

