@@ -130,7 +130,9 @@ class FakeTelegram:
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
         self._history: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1000)
+        # Unique per server, like Telegram's large ids: a database reused across runs must
+        # not see a new run's updates as redeliveries of old ones.
+        self._update_ids = itertools.count(time.time_ns() // 1000 % 10**12)
         self._message_ids = itertools.count(1)
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Lock()
