@@ -15,93 +15,32 @@ from tests.chat import Chat
 
 _users = itertools.count()
 
+# The report flow walked step by step; each step is reached by a prefix of this walk.
+REPORT_WALK: list[tuple[str, str, str]] = [  # (step reached after it, action, value)
+    ("consent", "send", "/totgiac"),
+    ("type", "press", "Đồng ý"),
+    ("account", "press", "Đầu tư"),
+    ("identifiers", "send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
+    ("amount", "press", "Không có"),
+    ("when", "send", "5tr"),
+    ("evidence", "send", "hôm qua"),
+    ("contact", "press", "Bỏ qua"),
+    ("confirm", "press", "Ẩn danh"),
+]
+
+
+def _report_until(step: str) -> list[tuple[str, str]]:
+    steps = [reached for reached, _, _ in REPORT_WALK]
+    return [(action, value) for _, action, value in REPORT_WALK[: steps.index(step) + 1]]
+
+
 # How to reach each step from a fresh conversation, as (press | send) actions.
 PATHS: dict[str, list[tuple[str, str]]] = {
-    "report:consent": [("send", "/totgiac")],
-    "report:type": [("send", "/totgiac"), ("press", "Đồng ý")],
-    "report:victim": [("send", "/totgiac"), ("press", "Đồng ý"), ("press", "Mua bán người")],
-    "report:account": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Mua bán người"),
-        ("send", "Ở Bavet, Zalo 0901234567"),
-    ],
-    "report:identifiers": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-    ],
-    "report:bank": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("send", "0123456789"),
-    ],
-    "report:amount": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("press", "Không có"),
-    ],
-    "report:when": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("press", "Không có"),
-        ("send", "5tr"),
-    ],
-    "report:evidence": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("press", "Không có"),
-        ("send", "5tr"),
-        ("send", "hôm qua"),
-    ],
-    "report:contact": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("press", "Không có"),
-        ("send", "5tr"),
-        ("send", "hôm qua"),
-        ("press", "Bỏ qua"),
-    ],
-    "report:phone": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("press", "Không có"),
-        ("send", "5tr"),
-        ("send", "hôm qua"),
-        ("press", "Bỏ qua"),
-        ("press", "Để lại số"),
-    ],
-    "report:confirm": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "Nhóm đầu tư tiền ảo hứa lãi cao rồi khóa tài khoản"),
-        ("press", "Không có"),
-        ("send", "5tr"),
-        ("send", "hôm qua"),
-        ("press", "Bỏ qua"),
-        ("press", "Ẩn danh"),
-    ],
-    "report:resume": [
-        ("send", "/totgiac"),
-        ("press", "Đồng ý"),
-        ("press", "Đầu tư"),
-        ("send", "/start"),
-        ("send", "/totgiac"),
-    ],
+    **{f"report:{reached}": _report_until(reached) for reached, _, _ in REPORT_WALK},
+    "report:victim": [*_report_until("type"), ("press", "Mua bán người")],
+    "report:bank": [*_report_until("identifiers"), ("send", "0123456789")],
+    "report:phone": [*_report_until("contact"), ("press", "Để lại số")],
+    "report:resume": [*_report_until("account"), ("send", "/start"), ("send", "/totgiac")],
     "quiz:q": [("send", "/cauhoi")],
     "lookup:ask": [("send", "/kiemtra")],
     "track:code": [("send", "/theodoi"), ("press", "Tra bằng mã")],

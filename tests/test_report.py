@@ -20,6 +20,15 @@ def _begin(chat: Chat) -> None:
     chat.press("Đồng ý")
 
 
+def _fill(chat: Chat, kind: str, account: str) -> None:
+    """From the type question to just past the day: no identifiers, amount or day given."""
+    chat.press(kind)
+    chat.send(account)
+    chat.press("Không có")
+    chat.press("Bỏ qua")
+    chat.press("Bỏ qua")
+
+
 def test_full_report_with_every_field(chat: Chat, db) -> None:
     chat.photos = True
     _begin(chat)
@@ -172,11 +181,7 @@ def test_back_on_the_first_step_says_so(chat: Chat) -> None:
 def test_cancel_drops_the_draft_and_its_photos(chat: Chat, db) -> None:
     chat.photos = True
     _begin(chat)
-    chat.press("Tin nhắn rác")
-    chat.send("Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Tin nhắn rác", "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
     chat.send(attachments=(Attachment("photo", data=b"img"),))
     chat.send("/huy")
     assert "Đã hủy" in chat.text
@@ -214,11 +219,7 @@ def test_the_same_update_twice_has_one_effect(chat: Chat, db) -> None:
 
     _report(chat, "Người xưng công an đe dọa, đòi chuyển tiền để xác minh")
     chat.send("/totgiac")
-    chat.press("Giả danh công an")
-    chat.send("Lần này họ gọi lại và đòi thêm tiền vào tài khoản tạm giữ")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Giả danh công an", "Lần này họ gọi lại và đòi thêm tiền vào tài khoản tạm giữ")
     chat.press("Ẩn danh")
     submit = chat.button("Gửi tố giác")
     first = chat.send(payload=submit, update_id="tg-777")
@@ -237,11 +238,7 @@ def test_a_resent_identical_report_is_linked_not_duplicated(chat: Chat, db) -> N
     account = "Người xưng công an đe dọa, đòi chuyển tiền để xác minh"
     code = _report(chat, account)
     chat.send("/totgiac")
-    chat.press("Giả danh công an")
-    chat.send(account)
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Giả danh công an", account)
     chat.press("Ẩn danh")
     chat.press("Gửi tố giác")
     assert "giống hệt" in chat.text and code in chat.text
@@ -256,11 +253,7 @@ def test_daily_report_limit(chat: Chat, dispatcher: Dispatcher) -> None:
     _report(chat, "Lần một: người lạ gọi xưng công an đòi tiền")
     _report(chat, "Lần hai: người lạ gọi xưng viện kiểm sát đòi tiền")
     chat.send("/totgiac")
-    chat.press("Giả danh công an")
-    chat.send("Lần ba: người lạ gọi xưng tòa án đòi tiền")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Giả danh công an", "Lần ba: người lạ gọi xưng tòa án đòi tiền")
     chat.press("Ẩn danh")
     chat.press("Gửi tố giác")
     assert "tối đa trong một ngày" in chat.text
@@ -271,11 +264,7 @@ def test_photo_too_big_is_refused_with_the_limit(chat: Chat, dispatcher: Dispatc
     chat.photos = True
     dispatcher.limits = Limits(evidence_max_bytes=1024 * 1024)
     _begin(chat)
-    chat.press("Tin nhắn rác")
-    chat.send("Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Tin nhắn rác", "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
     chat.send(attachments=(Attachment("photo", data=b"x" * (1024 * 1024 + 1)),))
     assert "tối đa 1 MB" in chat.text and "Đã nhận 0 ảnh" in chat.text
     assert chat.state().step == "evidence"
@@ -283,21 +272,13 @@ def test_photo_too_big_is_refused_with_the_limit(chat: Chat, dispatcher: Dispatc
 
 def test_channels_without_photos_skip_the_evidence_step(chat: Chat) -> None:
     _begin(chat)
-    chat.press("Tin nhắn rác")
-    chat.send("Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Tin nhắn rác", "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
     assert "ẩn danh" in chat.text and "ảnh" not in chat.text.split("?")[0]
 
 
 def test_resident_text_is_escaped_in_the_summary(chat: Chat) -> None:
     _begin(chat)
-    chat.press("Khác")
-    chat.send("<b>Họ</b> gửi <script>alert(1)</script> & đòi tiền ngay lập tức")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+    _fill(chat, "Khác", "<b>Họ</b> gửi <script>alert(1)</script> & đòi tiền ngay lập tức")
     chat.press("Ẩn danh")
     assert "&lt;script&gt;" in chat.text and "<script>" not in chat.text
     assert "&amp; đòi tiền" in chat.text

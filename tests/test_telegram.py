@@ -278,3 +278,13 @@ async def test_webhook_mode(fake: FakeTelegram, bot_settings: Settings, db: Data
         fake.repush(fake._history[-1]["update_id"])  # Telegram redelivers the same update
         await asyncio.sleep(0.5)
         assert sum("Cảnh giác" in s.text for s in user.inbox()) == 1
+
+
+async def test_one_users_updates_are_answered_in_order(fake: FakeTelegram, running) -> None:
+    user = TelegramUser(fake, 5012)
+    for command in ("/canhgiac", "/trogiup", "/thudoan", "/start"):  # all in one batch
+        fake.push(text_update(5012, command))
+    await fake.until(lambda _: len(user.inbox()) >= 4)
+    texts = [s.text for s in user.inbox()]
+    assert "4 KHÔNG" in texts[0] and "Đường dây nóng" in texts[1]
+    assert "Chọn một thủ đoạn" in texts[2] and "Xin chào" in texts[3]

@@ -14,8 +14,12 @@ from db.engine import Database
 from db.models import Report
 
 
-def _chat(lines: list[str], database_url: str, tmp_path: Path) -> str:
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+def _chat(lines: list[str], database_url: str | None, tmp_path: Path) -> str:
+    """Run `canhgiac chat` with these lines piped in; no database_url: the default one."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["LOG_LEVEL"] = "WARNING"
+    if database_url:
+        env["DATABASE_URL"] = database_url
     result = subprocess.run(
         [sys.executable, "-m", "bot", "chat"],
         input="\n".join(lines) + "\n",
@@ -102,16 +106,5 @@ def test_a_half_written_report_survives_a_restart(url: str, tmp_path: Path) -> N
 
 
 def test_make_run_default_is_a_sqlite_file(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"],
-        input="/start\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
-    assert "Xin chào" in result.stdout, result.stderr
+    assert "Xin chào" in _chat(["/start"], None, tmp_path)
     assert (tmp_path / "data" / "canhgiac.db").exists()
