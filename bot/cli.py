@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot import officer_cli
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     words.add_subparsers(dest="action", required=True).add_parser(
         "check", help="validate every text, button and limit"
     )
+    officer_cli.add_arguments(commands)
     bench = commands.add_parser("bench", help="benchmarks (run from a checkout)")
     intake = bench.add_subparsers(dest="action", required=True).add_parser(
         "intake", help="residents reporting through Telegram, against an echo bot"
@@ -47,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         return _content_check()
     if args.command == "bench":
         return _bench(args)
+    if args.command == "officer":
+        db = open_database(settings)
+        try:
+            return officer_cli.run(args, db)
+        finally:
+            db.dispose()
     if args.command == "db":
         open_database(settings).dispose()
         print("database is at the latest migration")

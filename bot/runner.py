@@ -14,13 +14,14 @@ import uvicorn
 
 import content
 from bot.channels.telegram import TelegramChannel
-from bot.outbox_sender import OutboxSender
+from bot.outbox_sender import OutboxSender, Transport
 from bot.settings import Settings
 from bot.web import create_app
 from bot.wiring import build_dispatcher, open_database
 from db import secrets
 from db.clock import utcnow
 from db.engine import Database
+from handlers import triage
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         dispatcher=dispatcher,
         content=content.load(),
         evidence_max_bytes=settings.limits.evidence_max_bytes,
+        police_chat_id=int(settings.police_chat_id) if settings.police_chat_id else None,
     )
     await telegram.start()
-    sender = OutboxSender(db, {"telegram": telegram.send_outbox})
+    transports: dict[str, Transport] = {"telegram": telegram.send_outbox}
+    if settings.police_chat_id:  # without a police chat, tip cards wait in the outbox
+        transports[triage.POLICE] = telegram.send_outbox
+    sender = OutboxSender(db, transports)
     tasks = [asyncio.create_task(sender.run(stop), name="outbox")]
     server: uvicorn.Server | None = None
     if settings.telegram_webhook_url:

@@ -97,6 +97,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError(
             "TELEGRAM_WEBHOOK_SECRET must be 16–256 characters of A-Z, a-z, 0-9, _ and -"
         )
+    if settings.police_chat_id and not settings.police_chat_id.lstrip("-").isdigit():
+        raise SettingsError("POLICE_CHAT_ID must be a Telegram chat id, e.g. -1001234567890")
     if (
         settings.is_production
         and settings.database_url.startswith("sqlite")

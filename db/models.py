@@ -81,6 +81,20 @@ class Report(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     ack_due_at: datetime | None = None
     resolve_due_at: datetime | None = None
+    # The tip card in the police chat, edited in place as the report moves.
+    card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    claimed_by: int | None = Field(default=None, foreign_key="officer.id")
+
+
+class Officer(SQLModel, table=True):
+    """A member of ward staff and what they may do (officer, lead, staff, admin)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    role: str = Field(max_length=16)
+    telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ReportEvent(SQLModel, table=True):

@@ -3,9 +3,12 @@ a controllable clock, and residents who chat with the real dispatcher."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +17,15 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import content
+from bot import settings as settings_module
+from bot.runner import serve
+from bot.settings import Settings
 from db.engine import Database
 from db.migrate import upgrade
 from handlers.dispatcher import Dispatcher
 from handlers.types import Limits
 from tests.chat import Chat
+from tests.fakes.telegram_server import FakeTelegram
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -101,3 +108,49 @@ def chat(dispatcher: Dispatcher) -> Chat:
 @pytest.fixture
 def words() -> content.Content:
     return content.load()
+
+
+# --- Telegram: the stand-in Bot API server and the real bot running against it --------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def bot_settings(database_url: str, fake: FakeTelegram) -> Settings:
+    return dataclasses.replace(
+        settings_module.load(env_file=None),
+        database_url=database_url,
+        telegram_bot_token=fake.token,
+        telegram_api_url=fake.root,
+        telegram_webhook_url="",
+        telegram_webhook_secret="",
+        http_port=free_port(),
+    )
+
+
+async def running_bot(settings: Settings) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop))
+    await asyncio.sleep(0.3)
+    if task.done():
+        task.result()
+    yield stop
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def running(bot_settings: Settings) -> AsyncIterator[asyncio.Event]:
+    async for stop in running_bot(bot_settings):
+        yield stop

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import pytest
 from sqlmodel import select
 
-from bot import settings as settings_module
-from bot.runner import serve
 from bot.settings import Settings
 from db.engine import Database
 from db.models import Evidence, Outbox, Report, Resident
+from tests.conftest import running_bot
 from tests.fakes.telegram_server import (
     BOT_USERNAME,
     FakeTelegram,
@@ -25,49 +21,6 @@ from tests.fakes.telegram_server import (
     text_update,
 )
 from tests.telegram_user import TelegramUser
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def bot_settings(database_url: str, fake: FakeTelegram) -> Settings:
-    return dataclasses.replace(
-        settings_module.load(env_file=None),
-        database_url=database_url,
-        telegram_bot_token=fake.token,
-        telegram_api_url=fake.root,
-        telegram_webhook_url="",
-        telegram_webhook_secret="",
-        http_port=free_port(),
-    )
-
-
-async def _running(settings: Settings) -> AsyncIterator[asyncio.Event]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop))
-    await asyncio.sleep(0.3)
-    if task.done():
-        task.result()
-    yield stop
-    stop.set()
-    await asyncio.wait_for(task, 15)
-
-
-@pytest.fixture
-async def running(bot_settings: Settings) -> AsyncIterator[asyncio.Event]:
-    async for stop in _running(bot_settings):
-        yield stop
 
 
 async def test_commands_are_registered_in_vietnamese(fake: FakeTelegram, running) -> None:
@@ -254,7 +207,7 @@ async def test_webhook_mode(fake: FakeTelegram, bot_settings: Settings, db: Data
     settings = dataclasses.replace(
         bot_settings, telegram_webhook_url=f"http://127.0.0.1:{port}/tg/hook"
     )
-    async for _stop in _running(settings):
+    async for _stop in running_bot(settings):
         assert fake.webhook and fake.webhook["url"].endswith("/tg/hook")
         secret = fake.webhook["secret"]
         assert secret and len(secret) >= 32  # generated and stored, since none was set

@@ -9,10 +9,8 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from db.engine import Database
@@ -21,13 +19,6 @@ from tests.fakes.telegram_server import FakeTelegram
 from tests.telegram_user import TelegramUser
 
 CODE = re.compile(r"Mã tiếp nhận của bạn: <b>([A-Z0-9]{4}-[A-Z0-9]{4})</b>")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
 
 
 class BotProcess:

@@ -28,7 +28,8 @@ from content import Content
 from db import outbox
 from db.clock import utcnow
 from db.engine import Database
-from db.models import Outbox
+from db.models import Outbox, Report
+from handlers import triage
 from handlers.dispatcher import Dispatcher, Handled
 from handlers.router import COMMANDS
 from handlers.types import Attachment, Incoming, Reply
@@ -62,8 +63,10 @@ class TelegramChannel:
         dispatcher: Dispatcher,
         content: Content,
         evidence_max_bytes: int,
+        police_chat_id: int | None = None,
     ) -> None:
         self.db, self.dispatcher, self.content = db, dispatcher, content
+        self.police_chat_id = police_chat_id
         self.evidence_max_bytes = evidence_max_bytes
         self.app: Application = (
             ApplicationBuilder()
@@ -149,9 +152,13 @@ class TelegramChannel:
         """Take one update: when this returns, its turn is committed (replies safe in the
         outbox) and their delivery has started in order behind the chat's earlier replies.
         Raises only if the update must come again (the database is unreachable)."""
-        if update.callback_query is not None:
+        query = update.callback_query
+        if query is not None and self._is_police_chat(query.message):
+            await self._police_press(query)
+            return
+        if query is not None:
             # Stop the client's spinner at once, whatever the outcome, alongside the turn.
-            self._background(self._answer(update.callback_query))
+            self._background(self._answer(query))
         translated = await self._translate(update)
         if translated is None:
             return
@@ -168,6 +175,63 @@ class TelegramChannel:
         if self.db.single_writer:
             return work(*args)
         return await asyncio.to_thread(work, *args)
+
+    def _is_police_chat(self, message: Any) -> bool:
+        return bool(self.police_chat_id and message and message.chat.id == self.police_chat_id)
+
+    async def _police_press(self, query: Any) -> None:
+        """A tip-card button: the triage service decides (by the presser's role, now); the
+        presser gets its answer, as an alert when refused."""
+        outcome = await self._blocking(self._triage_press, query.from_user.id, query.data or "")
+        try:
+            await query.answer(outcome.answer, show_alert=outcome.refused)
+        except TelegramError:
+            log.warning("could not answer card press %s", query.id)
+
+    def _triage_press(self, telegram_id: int, payload: str) -> triage.Outcome:
+        now = utcnow()
+        with self.db.transaction() as session:
+            outcome = triage.press(session, self.content, telegram_id, payload, now)
+            for effect in outcome.effects or []:
+                outbox.enqueue(session, now=now, **effect)
+            return outcome
+
+    async def _send_card(self, row: Outbox) -> None:
+        """Post the report's tip card to the police chat, or edit the one already there."""
+        assert self.police_chat_id is not None and row.report_id is not None
+        reply, message_id = await self._blocking(self._card, row.report_id)
+        markup = _keyboard(reply)
+        if message_id:
+            try:
+                await self._call(
+                    self.bot.edit_message_text(
+                        reply.text,
+                        chat_id=self.police_chat_id,
+                        message_id=message_id,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                    )
+                )
+            except RetryLater as error:
+                if "not modified" not in error.reason:
+                    raise
+            return
+        posted = await self.bot.send_message(
+            self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+        await self._blocking(self._remember_card, row.report_id, posted.message_id)
+
+    def _card(self, report_id: int) -> tuple[Reply, int | None]:
+        with self.db.transaction() as session:
+            report = session.get(Report, report_id)
+            assert report is not None
+            return triage.card(session, self.content, report), report.card_message_id
+
+    def _remember_card(self, report_id: int, message_id: int) -> None:
+        with self.db.transaction() as session:
+            report = session.get(Report, report_id)
+            if report is not None:
+                report.card_message_id = message_id
 
     async def _deliver_in_order(self, chat_id: int, handled: Handled, buttons: bool) -> None:
         async with self._locks.hold(f"send:{chat_id}"):
@@ -296,7 +360,13 @@ class TelegramChannel:
             )
 
     async def send_outbox(self, row: Outbox) -> None:
-        """The outbox sender's way out for this channel."""
+        """The outbox sender's way out for this channel (and for the police chat)."""
+        if row.channel == triage.POLICE:
+            try:
+                await self._send_card(row)
+            except TelegramError as error:
+                raise RetryLater(None, str(error)) from error
+            return
         if row.kind == "reply":
             await self.send_reply(int(row.recipient), Reply.from_dict(row.payload))
             return

@@ -1,0 +1,132 @@
+"""Tip cards on Telegram: every report reaches the police chat; only officers can act on it;
+a claim is recorded, told to the reporter, and shown on the card in place."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel import select
+
+from bot.settings import Settings
+from db import officers
+from db.engine import Database
+from db.models import Report, ReportEvent
+from tests.conftest import running_bot
+from tests.fakes.telegram_server import FakeTelegram, callback_update
+from tests.telegram_user import TelegramUser
+
+POLICE_CHAT = -1001234567890
+
+
+@pytest.fixture
+async def police_running(bot_settings: Settings) -> AsyncIterator[asyncio.Event]:
+    settings = dataclasses.replace(bot_settings, police_chat_id=str(POLICE_CHAT))
+    async for stop in running_bot(settings):
+        yield stop
+
+
+async def _report(user: TelegramUser) -> None:
+    await user.say("/totgiac")
+    await user.press("Đồng ý")
+    await user.press("Giả danh công an")
+    await user.say(
+        "Người xưng công an gọi từ 0912 345 678 đòi chuyển <b>50tr</b> vào stk "
+        "190312345678 Techcombank"
+    )
+    await user.press("Xong")
+    await user.say("50 triệu")
+    await user.press("Hôm qua")
+    await user.press("Bỏ qua")
+    await user.press("Để lại số")
+    await user.say("0987 654 321")
+    await user.press("Gửi tố giác")
+
+
+async def test_card_claim_and_reporter_notice(
+    fake: FakeTelegram,
+    police_running,
+    db: Database,
+) -> None:
+    resident = TelegramUser(fake, 8001)
+    await _report(resident)
+    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
+    posted = fake.messages_to(POLICE_CHAT)[0]
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+    for shown in (
+        report.receipt_code,
+        "Giả danh công an",
+        "50.000.000 đ",
+        "0912 345 678",
+        "190312345678 (Techcombank)",
+        "+84987654321",
+        "&lt;b&gt;50tr&lt;/b&gt;",
+        "Mới tiếp nhận",
+    ):
+        assert shown in posted.text, shown
+    assert "8001" not in posted.text  # the reporter's account id never reaches the police
+    claim = posted.buttons[0][1]
+
+    fake.push(callback_update(6666, claim, chat_id=POLICE_CHAT, message_id=posted.message_id))
+    await asyncio.sleep(0.5)
+    refusal = [p for m, p in fake.calls if m == "answerCallbackQuery"][-1]
+    assert refusal.get("show_alert") in (True, "true", "True") and "chưa được đăng ký" in str(
+        refusal.get("text")
+    )
+    with db.transaction() as session:
+        assert session.exec(select(Report)).one().status == "moi"  # nothing changed
+
+    with db.transaction() as session:
+        officers.add(session, "Trần Thị Bình", "officer", 7777)
+    fake.push(callback_update(7777, claim, chat_id=POLICE_CHAT, message_id=posted.message_id))
+    await fake.until(lambda sent: any(s.method == "editMessageText" for s in sent), timeout=15)
+    edited = [s for s in fake.sent if s.method == "editMessageText"][-1]
+    assert "Cán bộ đã nhận xử lý" in edited.text and "Trần Thị Bình" in edited.text
+    assert edited.buttons == []  # claimed: no second claim
+    await fake.until(
+        lambda _: any(
+            report.receipt_code in s.text and "Cán bộ đã nhận" in s.text for s in resident.inbox()
+        ),
+        timeout=15,
+    )
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+        assert report.status == "da_tiep_nhan" and report.claimed_by
+        event = session.exec(select(ReportEvent).where(ReportEvent.action == "claim")).one()
+        assert "Trần Thị Bình" in event.actor and event.from_status == "moi"
+
+
+async def test_staff_role_cannot_triage(
+    fake: FakeTelegram,
+    police_running,
+    db: Database,
+) -> None:
+    with db.transaction() as session:
+        officers.add(session, "Cán bộ tuyên truyền", "staff", 5555)
+    await _report(TelegramUser(fake, 8002))
+    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
+    claim = fake.messages_to(POLICE_CHAT)[0].buttons[0][1]
+    fake.push(callback_update(5555, claim, chat_id=POLICE_CHAT))
+    await asyncio.sleep(0.5)
+    with db.transaction() as session:
+        assert session.exec(select(Report)).one().status == "moi"
+
+
+def test_officer_command_line(database_url: str, monkeypatch, capsys) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert (
+        main(["officer", "add", "--name", "Lê Văn Cường", "--role", "admin", "--telegram-id", "42"])
+        == 0
+    )
+    assert main(["officer", "add", "--name", "X", "--role", "admin", "--telegram-id", "42"]) == 2
+    assert main(["officer", "set-role", "1", "lead"]) == 0
+    assert main(["officer", "remove", "1"]) == 0
+    main(["officer", "list"])
+    out = capsys.readouterr().out
+    assert "Lê Văn Cường\tlead\ttelegram:42\tremoved" in out
+    assert "already belongs" in out
