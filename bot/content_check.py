@@ -12,6 +12,7 @@ import content
 from content import Content
 from db.identifiers import BANK, PHONE, SOCIAL, URL
 from db.reports import TRANSITIONS
+from handlers import triage
 from handlers.router import COMMANDS
 
 TELEGRAM_LIMIT = 4096
@@ -34,6 +35,7 @@ DYNAMIC_KEYS = (
         "report.when_invalid",
     ]
     + [f"commands.{c}" for c in COMMANDS]
+    + [f"police.actions.{a}" for a in (*triage.ACTIONS, triage.CONFIRM)]
 )
 
 

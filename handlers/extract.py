@@ -21,9 +21,9 @@ _URL = re.compile(
 _HANDLE = re.compile(r"(?<![\w.])@([A-Za-z][A-Za-z0-9_]{4,31})\b")
 _DIGITS = re.compile(r"\+?\d[\d .\-]{4,24}\d")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+# A unit right after the digits makes them an amount; \b so "0912 345 678 đòi" stays a phone.
 _MONEY_AFTER = re.compile(
-    r"^\s*(?:đ|d\b|vnd|vnđ|k\b|tr\b|trieu|triệu|nghin|nghìn|ngan|ngàn|"
-    r"ty\b|tỷ|tỉ|dong|đồng)",
+    r"^\s*(?:đ|d|vnd|vnđ|k|tr|trieu|triệu|nghin|nghìn|ngan|ngàn|ty|tỷ|tỉ|dong|đồng)\b",
     re.IGNORECASE,
 )
 _ACCOUNT_WORDS = ("stk", "so tk", "tk", "tai khoan", "account", "so tai khoan")

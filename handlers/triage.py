@@ -18,8 +18,20 @@ from handlers.parse import format_amount
 from handlers.report import type_label
 from handlers.types import Button, Reply
 
-CLAIM = "claim"
+CLAIM, CONFIRM = "claim", "confirm"
 POLICE = "police"  # the outbox channel of the police chat
+# Card buttons that move a report, by the status they lead to; which show is decided by
+# reports.TRANSITIONS, the one place that says what may follow what.
+ACTIONS = {
+    CLAIM: reports.ACCEPTED,
+    "verify": reports.VERIFYING,
+    "resolve": reports.RESOLVED,
+    "nocrime": reports.NO_CRIME,
+    "refer": reports.REFERRED,
+    "spam": reports.SPAM,
+}
+# The reporter is told of every step but this one.
+UNTOLD = {reports.SPAM}
 
 
 def card(session: Session, content: Content, report: Report) -> Reply:
@@ -69,10 +81,17 @@ def card(session: Session, content: Content, report: Report) -> Reply:
         status=content.text(f"status.{report.status}"),
         history=Markup("\n".join(history)),
     )
-    buttons: list[Button] = []
-    if report.status == reports.NEW:
-        buttons.append(Button(content.raw("police.claim"), f"t:{CLAIM}:{report.id}"))
-    return Reply(text, rows(*buttons))
+    allowed = reports.TRANSITIONS.get(report.status, frozenset())
+    buttons = [
+        Button(content.raw(f"police.actions.{action}"), f"t:{action}:{report.id}")
+        for action, target in ACTIONS.items()
+        if target in allowed
+    ]
+    if report.status in (reports.ACCEPTED, reports.VERIFYING) and any(
+        not i.confirmed_scam for i in found
+    ):
+        buttons.append(Button(content.raw("police.actions.confirm"), f"t:{CONFIRM}:{report.id}"))
+    return Reply(text, rows(*buttons, per_row=2))
 
 
 @dataclass
@@ -96,28 +115,60 @@ def press(
     assert officer is not None
     _, action, raw_id = [*payload.split(":", 2), "", ""][:3]
     report = session.get(Report, int(raw_id)) if raw_id.isdigit() else None
-    if report is None or action != CLAIM:
+    if report is None or (action not in ACTIONS and action != CONFIRM):
         return Outcome(content.text("police.stale"), refused=True)
-    if report.status != reports.NEW:
-        return Outcome(
-            content.text("police.already", status=content.text(f"status.{report.status}")),
-            refused=True,
-        )
-    return claim(session, content, officer, report, now)
+    if action == CONFIRM:
+        return confirm_identifiers(session, content, officer, report, now)
+    if ACTIONS[action] not in reports.TRANSITIONS.get(report.status, frozenset()):
+        status = content.text(f"status.{report.status}")
+        return Outcome(content.text("police.already", status=status), refused=True)
+    return decide(session, content, officer, report, action, now)
 
 
-def claim(
-    session: Session, content: Content, officer: Officer, report: Report, now: datetime
+def decide(
+    session: Session, content: Content, officer: Officer, report: Report, action: str, now: datetime
 ) -> Outcome:
+    """Move the report as the button says, record who and when, refresh the card, tell the
+    reporter (except for rubbish)."""
     reports.transition(
-        session, report, reports.ACCEPTED, actor=_actor(officer), now=now, action=CLAIM
+        session, report, ACTIONS[action], actor=_actor(officer), now=now, action=action
     )
-    report.claimed_by = officer.id
+    if action == CLAIM:
+        report.claimed_by = officer.id
     effects = [_card_refresh(report)]
-    notice = _reporter_notice(session, content, report)
+    notice = _reporter_notice(session, content, report) if report.status not in UNTOLD else None
     if notice:
         effects.append(notice)
-    return Outcome(content.text("police.claimed"), effects=effects)
+    status = content.text(f"status.{report.status}")
+    return Outcome(content.text("police.done", status=status), effects=effects)
+
+
+def confirm_identifiers(
+    session: Session, content: Content, officer: Officer, report: Report, now: datetime
+) -> Outcome:
+    """The officer confirms the report's identifiers as scam: /kiemtra then says so."""
+    assert report.id is not None
+    if report.status not in (reports.ACCEPTED, reports.VERIFYING):
+        return Outcome(content.text("police.stale"), refused=True)
+    named = session.exec(
+        select(Identifier)
+        .join(ReportIdentifier, col(ReportIdentifier.identifier_id) == Identifier.id)
+        .where(ReportIdentifier.report_id == report.id, col(Identifier.confirmed_scam).is_(False))
+    ).all()
+    for identifier in named:
+        identifier.confirmed_scam, identifier.confirmed_at = True, now
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            at=now,
+            actor=_actor(officer),
+            action=CONFIRM,
+            note=", ".join(i.display for i in named),
+        )
+    )
+    return Outcome(
+        content.text("police.confirmed", count=len(named)), effects=[_card_refresh(report)]
+    )
 
 
 def _card_refresh(report: Report) -> dict[str, Any]:

@@ -85,7 +85,8 @@ async def test_card_claim_and_reporter_notice(
     await fake.until(lambda sent: any(s.method == "editMessageText" for s in sent), timeout=15)
     edited = [s for s in fake.sent if s.method == "editMessageText"][-1]
     assert "Cán bộ đã nhận xử lý" in edited.text and "Trần Thị Bình" in edited.text
-    assert edited.buttons == []  # claimed: no second claim
+    labels = [label for label, _ in edited.buttons]
+    assert "✋ Nhận xử lý" not in labels and "🔍 Đang xác minh" in labels  # no second claim
     await fake.until(
         lambda _: any(
             report.receipt_code in s.text and "Cán bộ đã nhận" in s.text for s in resident.inbox()
@@ -130,3 +131,55 @@ def test_officer_command_line(database_url: str, monkeypatch, capsys) -> None:
     out = capsys.readouterr().out
     assert "Lê Văn Cường\tlead\ttelegram:42\tremoved" in out
     assert "already belongs" in out
+
+
+def _button(sent, label: str) -> str:
+    return next(data for text, data in sent.buttons if label in text)
+
+
+async def _press(fake: FakeTelegram, officer: int, label: str) -> None:
+    """Press a button on the latest version of the card and wait for the card to change."""
+    before = len([s for s in fake.sent if s.chat_id == POLICE_CHAT])
+    latest = [s for s in fake.sent if s.chat_id == POLICE_CHAT][-1]
+    fake.push(callback_update(officer, _button(latest, label), chat_id=POLICE_CHAT))
+    await fake.until(
+        lambda sent: len([s for s in sent if s.chat_id == POLICE_CHAT]) > before, timeout=15
+    )
+
+
+async def test_decisions_and_confirmed_identifiers(
+    fake: FakeTelegram, police_running, db: Database
+) -> None:
+    with db.transaction() as session:
+        officers.add(session, "Phạm Văn Dũng", "lead", 9001)
+    resident = TelegramUser(fake, 8003)
+    await _report(resident)
+    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
+    await _press(fake, 9001, "Nhận xử lý")
+    await _press(fake, 9001, "Đang xác minh")
+    await _press(fake, 9001, "Xác nhận đối tượng")
+    assert "đã được Công an xác nhận" in await resident.say("/kiemtra 0912345678")
+    await _press(fake, 9001, "Đã xử lý")
+    card = [s for s in fake.sent if s.chat_id == POLICE_CHAT][-1]
+    assert "Đã giải quyết" in card.text and card.buttons == []  # closed: nothing left to press
+    for step in ("Cán bộ đã nhận xử lý", "Đang xác minh", "Đã giải quyết"):
+        await fake.until(lambda _, s=step: any(s in m.text for m in resident.inbox()), timeout=15)
+    with db.transaction() as session:
+        actions = [e.action for e in session.exec(select(ReportEvent).order_by(ReportEvent.id))]
+        assert actions == ["created", "claim", "verify", "confirm", "resolve"]
+
+
+async def test_rubbish_is_not_told_to_the_reporter(
+    fake: FakeTelegram, police_running, db: Database
+) -> None:
+    with db.transaction() as session:
+        officers.add(session, "Võ Thị Em", "officer", 9002)
+    resident = TelegramUser(fake, 8004)
+    await _report(resident)
+    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
+    seen = len(resident.inbox())
+    await _press(fake, 9002, "Rác")
+    await asyncio.sleep(1.5)  # the outbox sender's cycle: anything owed would be out by now
+    assert len(resident.inbox()) == seen
+    with db.transaction() as session:
+        assert session.exec(select(Report)).one().status == "rac"
