@@ -13,7 +13,7 @@ from content import Content
 from db.identifiers import BANK, PHONE, SOCIAL, URL
 from db.reports import TRANSITIONS
 from handlers import triage
-from handlers.router import COMMANDS
+from handlers.router import COMMANDS, OFFICER_COMMANDS
 
 TELEGRAM_LIMIT = 4096
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,8 @@ def problems(words: Content | None = None) -> list[str]:
         for key in _KEY_USE.findall(code):
             found += _missing(words, key, source.name)
         for command in _NAV.findall(code):
-            if source.parent.name == "handlers" and command[1:] not in COMMANDS:
+            known = command[1:] in COMMANDS or command[1:] in OFFICER_COMMANDS
+            if source.parent.name == "handlers" and not known:
                 found.append(f"{source.name}: button to unknown command {command}")
     for key in DYNAMIC_KEYS:
         found += _missing(words, key, "dynamic")

@@ -6,7 +6,18 @@ import re
 from collections.abc import Callable
 
 from content import fold
-from handlers import awareness, lookup, menu, privacy, quiz, report, scams, subscribe, track
+from handlers import (
+    awareness,
+    lookup,
+    menu,
+    privacy,
+    queue,
+    quiz,
+    report,
+    scams,
+    subscribe,
+    track,
+)
 from handlers.flow import Answer, Flow, back, finish, nav, rows, stay
 from handlers.menu import menu_reply
 from handlers.parse import parse_receipt_code
@@ -41,6 +52,12 @@ COMMANDS: dict[str, Command] = {
     "xoadulieu": privacy.start,
     "huy": cancel,
 }
+# The officers' commands: not in the residents' menu; each checks the sender's role.
+OFFICER_COMMANDS: dict[str, Command] = {
+    "hangdoi": queue.queue,
+    "xem": queue.show,
+    "thongke": queue.figures,
+}
 FLOWS: dict[str, Flow] = {
     f.name: f
     for f in (report.FLOW, lookup.FLOW, track.FLOW, quiz.FLOW, subscribe.FLOW, privacy.FLOW)
@@ -74,7 +91,7 @@ def route(ctx: Context, state: State, msg: Incoming, text: str, payload: str | N
 def _run_command(ctx: Context, state: State, msg: Incoming, name: str, arg: str) -> Outcome:
     if name == "start" and arg.lower() in COMMANDS and arg.lower() != "start":
         name, arg = arg.lower(), ""  # deep link: t.me/<bot>?start=totgiac
-    handler = COMMANDS.get(name)
+    handler = COMMANDS.get(name) or OFFICER_COMMANDS.get(name)
     if handler is None:
         notice = ctx.content.text("common.unknown_command", command=f"/{name}")
         flow = FLOWS.get(state.flow or "")

@@ -183,3 +183,39 @@ async def test_rubbish_is_not_told_to_the_reporter(
     assert len(resident.inbox()) == seen
     with db.transaction() as session:
         assert session.exec(select(Report)).one().status == "rac"
+
+
+def test_officer_queue_detail_and_figures(dispatcher, db: Database, clock) -> None:
+    from tests.chat import Chat
+    from tests.test_journeys import _report as report_in_core
+
+    resident = Chat(dispatcher, channel="telegram", user="8100")
+    first = report_in_core(resident, "Người xưng công an gọi đòi chuyển tiền xác minh")
+    resident.send("/totgiac")
+    resident.press("Mua bán người")
+    resident.send("Ở Bavet, Campuchia, Zalo 0901234567")
+    resident.send("Em tôi bị dụ sang Campuchia làm việc rồi mất liên lạc")
+    resident.press("Không có")
+    resident.press("Bỏ qua")  # amount
+    resident.press("Bỏ qua")  # day (no photo step: this chat carries none)
+    resident.press("Ẩn danh")
+    resident.press("Gửi tố giác")
+    urgent = resident.text.split("<b>")[1].split("</b>")[0]
+    stranger = Chat(dispatcher, channel="telegram", user="8200")
+    stranger.send("/hangdoi")
+    assert "chưa được đăng ký" in stranger.text and urgent not in stranger.text
+    with db.transaction() as session:
+        officers.add(session, "Đỗ Văn Giang", "officer", 8300)
+    officer = Chat(dispatcher, channel="telegram", user="8300")
+    clock.advance(hours=25)  # the plain report is now past its acknowledgement deadline
+    officer.send("/hangdoi")
+    assert officer.text.index(urgent) < officer.text.index(first)  # urgent first
+    assert "⏰" in officer.text and "🆘" in officer.text
+    officer.send(f"/xem {first.lower()}")
+    assert "Giả danh công an" in officer.text and "Mới tiếp nhận" in officer.text
+    officer.send("/thongke")
+    assert "Tháng này</b>: 2 tố giác" in officer.text and "Năm nay" in officer.text
+    with db.transaction() as session:
+        officers.set_role(session, 1, "staff")  # role checked at the time of use
+    officer.send("/hangdoi")
+    assert "chưa được đăng ký" in officer.text

@@ -1,0 +1,109 @@
+"""The officers' view of the work: the open queue, one report in full, and the figures.
+Each command checks, at the time of use, that the sender is an active triage officer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import case
+from sqlmodel import col, select
+
+from db import officers, reports
+from db.clock import to_vietnam
+from db.models import Report
+from handlers import triage
+from handlers.flow import nav, rows
+from handlers.parse import format_amount, parse_receipt_code
+from handlers.report import type_label
+from handlers.types import Context, Incoming, Outcome, Reply, State
+
+PAGE = 10
+
+
+def _allowed(ctx: Context, msg: Incoming) -> bool:
+    """Officers are known by their Telegram account."""
+    if msg.channel != "telegram" or not msg.user_id.isdigit():
+        return False
+    return officers.may_triage(officers.by_telegram(ctx.session, int(msg.user_id)))
+
+
+def _refuse(ctx: Context, state: State) -> Outcome:
+    return state, [Reply(ctx.content.text("police.not_officer"))]
+
+
+def queue(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    """/hangdoi [page]: open reports, urgent first, then overdue, then oldest."""
+    if not _allowed(ctx, msg):
+        return _refuse(ctx, state)
+    page = max(1, int(arg)) if arg.isdigit() else 1
+    overdue = case((col(Report.ack_due_at) < ctx.now, 0), else_=1)
+    found = ctx.session.exec(
+        select(Report)
+        .where(col(Report.status).in_(reports.OPEN))
+        .order_by(col(Report.urgent).desc(), overdue, col(Report.created_at))
+        .offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
+    ).all()
+    if not found:
+        return state, [Reply(ctx.content.text("police.queue_empty"))]
+    lines = [ctx.content.text("police.queue_header", page=page)]
+    for report in found[:PAGE]:
+        late = report.status == reports.NEW and report.ack_due_at and report.ack_due_at < ctx.now
+        flags = ("🆘 " if report.urgent else "") + ("⏰ " if late else "")
+        lines.append(
+            ctx.content.text(
+                "police.queue_item",
+                flags=flags,
+                code=report.receipt_code,
+                type=type_label(ctx.content, report.scam_type),
+                status=ctx.content.text(f"status.{report.status}"),
+                created=_day(report.created_at),
+            )
+        )
+    buttons = (
+        rows(nav(ctx.content.raw("police.next_page"), f"/hangdoi {page + 1}"))
+        if len(found) > PAGE
+        else ()
+    )
+    return state, [Reply("\n".join(lines), buttons)]
+
+
+def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    """/xem <code>: the whole card, history included."""
+    if not _allowed(ctx, msg):
+        return _refuse(ctx, state)
+    code = parse_receipt_code(arg)
+    report = reports.by_code(ctx.session, code) if code else None
+    if report is None:
+        return state, [Reply(ctx.content.text("track.not_found", code=arg or "?"))]
+    return state, [Reply(triage.card(ctx.session, ctx.content, report).text)]
+
+
+def figures(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    """/thongke: counts by status and by type, and money lost, this month and this year."""
+    if not _allowed(ctx, msg):
+        return _refuse(ctx, state)
+    local = to_vietnam(ctx.now)
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_start = year_start.replace(month=local.month)
+    parts = [
+        _period(ctx, "police.stats_month", month_start),
+        _period(ctx, "police.stats_year", year_start),
+    ]
+    return state, [Reply("\n\n".join(parts))]
+
+
+def _period(ctx: Context, key: str, since: datetime) -> str:
+    found = ctx.session.exec(select(Report).where(col(Report.created_at) >= since)).all()
+    by_status = Counter(r.status for r in found)
+    by_type = Counter(r.scam_type for r in found)
+    lost = sum(r.amount_vnd or 0 for r in found)
+    lines = [ctx.content.text(key, count=len(found), lost=format_amount(lost))]
+    lines += [f"• {ctx.content.text(f'status.{s}')}: {n}" for s, n in by_status.most_common()]
+    lines += [f"• {type_label(ctx.content, t)}: {n}" for t, n in by_type.most_common()]
+    return "\n".join(lines)
+
+
+def _day(moment: datetime) -> str:
+    return to_vietnam(moment).strftime("%d/%m %H:%M")
