@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 import content
+from bot import maintenance
 from bot.channels.telegram import TelegramChannel
 from bot.outbox_sender import OutboxSender, Transport
 from bot.settings import Settings
@@ -66,7 +67,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if settings.police_chat_id:  # without a police chat, tip cards wait in the outbox
         transports[triage.POLICE] = telegram.send_outbox
     sender = OutboxSender(db, transports)
-    tasks = [asyncio.create_task(sender.run(stop), name="outbox")]
+    tasks = [
+        asyncio.create_task(sender.run(stop), name="outbox"),
+        asyncio.create_task(maintenance.run(db, stop), name="maintenance"),
+    ]
     server: uvicorn.Server | None = None
     if settings.telegram_webhook_url:
         secret = await asyncio.to_thread(webhook_secret, settings, db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, or_, update
+from sqlalchemy import Connection, delete, or_, update
 from sqlmodel import Session, col, select
 
 from db.models import Outbox, Resident
@@ -72,6 +72,17 @@ def mark_sent(session: Session | Connection, ids: list[int], now: datetime) -> N
             .where(col(Outbox.id).in_(ids))
             .values(status=SENT, sent_at=now, lease_until=None)
         )
+
+
+def prune_sent(session: Session, older_than: timedelta, now: datetime) -> int:
+    """Delivered messages are deleted after a while: their text may hold what residents wrote,
+    and nothing needs it once sent."""
+    result = session.connection().execute(
+        delete(Outbox).where(
+            col(Outbox.status).in_([SENT, BLOCKED]), col(Outbox.created_at) < now - older_than
+        )
+    )
+    return max(0, result.rowcount or 0)
 
 
 def mark_retry(

@@ -1,0 +1,37 @@
+"""Housekeeping that keeps the database small and free of what it no longer needs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from db import conversations, outbox
+from db.clock import utcnow
+from db.engine import Database
+
+log = logging.getLogger(__name__)
+# Telegram redelivers for at most a day; a week of update ids is ample.
+KEEP_UPDATE_IDS = timedelta(days=7)
+KEEP_SENT_MESSAGES = timedelta(days=7)
+
+
+def tidy(db: Database) -> tuple[int, int]:
+    """Forget old update ids and delivered messages; returns how many of each went."""
+    now = utcnow()
+    with db.transaction() as session:
+        ids = conversations.prune_processed(session, KEEP_UPDATE_IDS, now)
+        sent = outbox.prune_sent(session, KEEP_SENT_MESSAGES, now)
+    return ids, sent
+
+
+async def run(db: Database, stop: asyncio.Event, every: float = 3600) -> None:
+    while not stop.is_set():
+        try:
+            ids, sent = await asyncio.to_thread(tidy, db)
+            log.info("maintenance: forgot %s update ids, %s sent messages", ids, sent)
+        except Exception:
+            log.exception("maintenance failed; will try again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
