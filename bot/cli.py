@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _chat(settings: settings_module.Settings) -> int:
     from bot.channels.terminal import chat
+
+    # The terminal is the chat screen here: only warnings and errors may interrupt it.
+    root = logging.getLogger()
+    root.setLevel(max(root.level, logging.WARNING))
 
     db = open_database(settings)
     try:

@@ -106,5 +106,17 @@ def test_a_half_written_report_survives_a_restart(url: str, tmp_path: Path) -> N
 
 
 def test_make_run_default_is_a_sqlite_file(tmp_path: Path) -> None:
-    assert "Xin chào" in _chat(["/start"], None, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_LEVEL")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert "Xin chào" in result.stdout
+    assert "alembic" not in result.stderr  # no log lines on the resident's screen
     assert (tmp_path / "data" / "canhgiac.db").exists()
