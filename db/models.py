@@ -185,3 +185,15 @@ class AppSecret(SQLModel, table=True):
     key: str = Field(max_length=64, primary_key=True)
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time code an admin gives a new officer to bind their Telegram account."""
+
+    code: str = Field(max_length=16, primary_key=True)
+    role: str = Field(max_length=16)
+    created_by: int = Field(foreign_key="officer.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_by: int | None = Field(default=None, foreign_key="officer.id")
+    used_at: datetime | None = None

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
+
 from sqlmodel import Session, col, select
 
-from db.models import Officer
+from db.models import Invite, Officer
+from db.reports import RECEIPT_ALPHABET
 
 OFFICER, LEAD, STAFF, ADMIN = "officer", "lead", "staff", "admin"
 ROLES = (OFFICER, LEAD, STAFF, ADMIN)
 # Who may work reports; propaganda staff broadcast only and never see reports.
 TRIAGE_ROLES = frozenset({OFFICER, LEAD, ADMIN})
+INVITE_LIFETIME = timedelta(hours=24)
 
 
 class OfficerError(ValueError):
@@ -64,4 +69,39 @@ def _get(session: Session, officer_id: int) -> Officer:
     officer = session.get(Officer, officer_id)
     if officer is None:
         raise OfficerError(f"no officer with id {officer_id}")
+    return officer
+
+
+def create_invite(
+    session: Session,
+    admin: Officer,
+    role: str,
+    now: datetime,
+    valid_for: timedelta = INVITE_LIFETIME,
+) -> Invite:
+    """A one-time code for a new officer of `role`; only an admin may make one."""
+    if admin.role != ADMIN or not admin.active:
+        raise OfficerError("only an admin may invite")
+    if role not in ROLES:
+        raise OfficerError(f"role must be one of {', '.join(ROLES)}")
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+    invite = Invite(
+        code=f"{raw[:4]}-{raw[4:]}",
+        role=role,
+        created_by=admin.id or 0,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    session.add(invite)
+    return invite
+
+
+def redeem(session: Session, code: str, telegram_id: int, name: str, now: datetime) -> Officer:
+    """Bind a Telegram account as an officer with the invite's role; the code then dies.
+    Unknown, used and expired codes fail alike, so codes cannot be probed."""
+    invite = session.get(Invite, code, with_for_update=True)
+    if invite is None or invite.used_by is not None or invite.expires_at <= now:
+        raise OfficerError("invalid invite")
+    officer = add(session, name, invite.role, telegram_id)
+    invite.used_by, invite.used_at = officer.id, now
     return officer

@@ -15,6 +15,7 @@ from handlers import (
     quiz,
     report,
     scams,
+    staff,
     subscribe,
     track,
 )
@@ -57,6 +58,8 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "hangdoi": queue.queue,
     "xem": queue.show,
     "thongke": queue.figures,
+    "moi": staff.invite,
+    "dangnhap": staff.login,
 }
 FLOWS: dict[str, Flow] = {
     f.name: f

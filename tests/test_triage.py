@@ -219,3 +219,36 @@ def test_officer_queue_detail_and_figures(dispatcher, db: Database, clock) -> No
         officers.set_role(session, 1, "staff")  # role checked at the time of use
     officer.send("/hangdoi")
     assert "chưa được đăng ký" in officer.text
+
+
+def test_invites_are_admin_only_single_use_and_expire(dispatcher, db: Database, clock) -> None:
+    from tests.chat import Chat
+
+    with db.transaction() as session:
+        officers.add(session, "Quản trị", "admin", 9100)
+        officers.add(session, "Cán bộ thường", "officer", 9101)
+    admin = Chat(dispatcher, channel="telegram", user="9100")
+    plain = Chat(dispatcher, channel="telegram", user="9101")
+    plain.send("/moi officer")
+    assert "Chỉ quản trị viên" in plain.text
+    admin.send("/moi trưởng")
+    assert "Vai trò: officer, lead, staff, admin" in admin.text
+    admin.send("/moi lead")
+    code = admin.text.split("<b>")[1].split("</b>")[0]
+    newcomer = Chat(dispatcher, channel="telegram", user="9102")
+    newcomer.send(f"/dangnhap {code}")
+    assert "Cách dùng" in newcomer.text  # a name is needed
+    newcomer.send(f"/dangnhap {code.lower()} Hoàng Thị Hoa")
+    assert "Hoàng Thị Hoa" in newcomer.text and "lead" in newcomer.text
+    other = Chat(dispatcher, channel="telegram", user="9103")
+    other.send(f"/dangnhap {code} Kẻ Lạ")
+    assert "không hợp lệ" in other.text  # single use
+    admin.send("/moi officer")
+    late = admin.text.split("<b>")[1].split("</b>")[0]
+    clock.advance(hours=24, seconds=1)
+    other.send(f"/dangnhap {late} Người Đến Muộn")
+    assert "không hợp lệ" in other.text  # expired
+    with db.transaction() as session:
+        hoa = officers.by_telegram(session, 9102)
+        assert hoa is not None and hoa.role == "lead"
+        assert officers.by_telegram(session, 9103) is None
