@@ -39,14 +39,6 @@ def save(conversation: Conversation, state: dict[str, Any], now: datetime) -> No
     conversation.updated_at = now
 
 
-def forget(session: Session, channel: str, user_id: str) -> None:
-    session.execute(
-        delete(Conversation).where(
-            col(Conversation.channel) == channel, col(Conversation.user_id) == user_id
-        )
-    )
-
-
 def prune_processed(session: Session, older_than: timedelta, now: datetime) -> int:
     """Update ids older than any redelivery window are no longer needed."""
     result = session.connection().execute(

@@ -52,10 +52,6 @@ class Database:
         self._writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
-    def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
-    @property
     def single_writer(self) -> bool:
         """SQLite: one write at a time, so worker threads add contention, not throughput."""
         return self._writer is not None

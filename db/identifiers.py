@@ -130,6 +130,18 @@ def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
     return Standing(any(row[1] for row in rows), int(count))
 
 
+def of_report(session: Session, report_id: int, unconfirmed_only: bool = False) -> list[Identifier]:
+    """The identifiers a report names (only those police have not confirmed, if asked)."""
+    query = (
+        select(Identifier)
+        .join(ReportIdentifier, col(ReportIdentifier.identifier_id) == Identifier.id)
+        .where(ReportIdentifier.report_id == report_id)
+    )
+    if unconfirmed_only:
+        query = query.where(col(Identifier.confirmed_scam).is_(False))
+    return list(session.exec(query).all())
+
+
 def times_reported(session: Session, identifier_id: int, before_report_id: int) -> int:
     """How many earlier reports named this identifier (for the police card)."""
     return int(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from db import identifiers
@@ -109,6 +110,40 @@ def create(
         ReportEvent(report_id=report.id, at=now, actor="resident", action="created", to_status=NEW)
     )
     return report
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Reports since a moment: how many, money lost, and counts by status and by type."""
+
+    count: int
+    lost: int
+    by_status: Counter[str]
+    by_type: Counter[str]
+
+
+def tally(session: Session, since: datetime) -> Tally:
+    """Counted by the database (one grouped query), not by loading every report."""
+    rows = session.exec(
+        select(Report.status, Report.scam_type, func.count(), func.sum(Report.amount_vnd))
+        .where(col(Report.created_at) >= since)
+        .group_by(col(Report.status), col(Report.scam_type))
+    ).all()
+    by_status: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    for status, scam_type, count, _ in rows:
+        by_status[status] += count
+        by_type[scam_type] += count
+    return Tally(sum(by_status.values()), sum(int(r[3] or 0) for r in rows), by_status, by_type)
+
+
+def discard_draft_evidence(session: Session, owner: str) -> None:
+    """Photos sent for a report that was never submitted (cancelled, or the sender erased)."""
+    session.execute(
+        delete(Evidence).where(
+            col(Evidence.draft_owner) == owner, col(Evidence.report_id).is_(None)
+        )
+    )
 
 
 def transition(

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from db.models import Consent, Evidence, Report, Resident
+from db.models import Consent, Report, Resident
+from db.reports import discard_draft_evidence
 from db.upsert import insert_ignore
 
 
@@ -62,10 +63,6 @@ def erase(session: Session, resident: Resident, draft_owner: str) -> None:
         .where(col(Report.resident_id) == resident.id)
         .values(resident_id=None, contact_phone=None)
     )
-    session.execute(
-        delete(Evidence).where(
-            col(Evidence.draft_owner) == draft_owner, col(Evidence.report_id).is_(None)
-        )
-    )
+    discard_draft_evidence(session, draft_owner)
     session.execute(delete(Consent).where(col(Consent.resident_id) == resident.id))
     session.delete(resident)

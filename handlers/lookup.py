@@ -7,10 +7,10 @@ from db import identifiers
 from db.identifiers import ParsedIdentifier, bank_account
 from handlers.extract import extract
 from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
+from handlers.report import FORWARDED
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("lookup")
-FORWARDED = "fwd"
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:

@@ -3,7 +3,6 @@ Each command checks, at the time of use, that the sender is an active triage off
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import case
@@ -95,13 +94,12 @@ def figures(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
 
 
 def _period(ctx: Context, key: str, since: datetime) -> str:
-    found = ctx.session.exec(select(Report).where(col(Report.created_at) >= since)).all()
-    by_status = Counter(r.status for r in found)
-    by_type = Counter(r.scam_type for r in found)
-    lost = sum(r.amount_vnd or 0 for r in found)
-    lines = [ctx.content.text(key, count=len(found), lost=format_amount(lost))]
-    lines += [f"• {ctx.content.text(f'status.{s}')}: {n}" for s, n in by_status.most_common()]
-    lines += [f"• {type_label(ctx.content, t)}: {n}" for t, n in by_type.most_common()]
+    counted = reports.tally(ctx.session, since)
+    lines = [ctx.content.text(key, count=counted.count, lost=format_amount(counted.lost))]
+    lines += [
+        f"• {ctx.content.text(f'status.{s}')}: {n}" for s, n in counted.by_status.most_common()
+    ]
+    lines += [f"• {type_label(ctx.content, t)}: {n}" for t, n in counted.by_type.most_common()]
     return "\n".join(lines)
 
 

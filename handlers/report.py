@@ -6,9 +6,6 @@ import hashlib
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import col
-
 from content import CONSENT_VERSION, Content, Markup
 from db import reports, residents
 from db.clock import to_vietnam
@@ -29,11 +26,7 @@ MIN_ACCOUNT, MIN_VICTIM = 15, 5
 def _discard_evidence(ctx: Context, state: State) -> None:
     owner = (state.draft or {}).get("owner")
     if owner:
-        ctx.session.execute(
-            delete(Evidence).where(
-                col(Evidence.draft_owner) == owner, col(Evidence.report_id).is_(None)
-            )
-        )
+        reports.discard_draft_evidence(ctx.session, owner)
     state.draft = None
 
 

@@ -139,7 +139,7 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
         state.memory[report.FORWARDED] = text
         label = ctx.content.raw
         buttons = rows(
-            nav(label("buttons.check_forwarded"), f"/kiemtra {lookup.FORWARDED}"),
+            nav(label("buttons.check_forwarded"), f"/kiemtra {report.FORWARDED}"),
             nav(label("buttons.report_forwarded"), f"/totgiac {report.FORWARDED}"),
             nav(label("buttons.menu"), "/start"),
         )

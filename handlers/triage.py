@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from content import Content, Markup
 from db import identifiers, officers, reports
 from db.clock import to_vietnam
-from db.models import Identifier, Officer, Report, ReportEvent, ReportIdentifier, Resident
+from db.models import Identifier, Officer, Report, ReportEvent, Resident
 from handlers.flow import rows
 from handlers.parse import format_amount
 from handlers.report import type_label
@@ -38,11 +38,7 @@ def card(session: Session, content: Content, report: Report) -> Reply:
     """The tip card: everything an officer needs to start, and the buttons for what's next."""
     assert report.id is not None
     none = content.text("report.summary_none")
-    found = session.exec(
-        select(Identifier)
-        .join(ReportIdentifier, col(ReportIdentifier.identifier_id) == Identifier.id)
-        .where(ReportIdentifier.report_id == report.id)
-    ).all()
+    found = identifiers.of_report(session, report.id)
     named = [
         content.text(
             "police.identifier",
@@ -150,11 +146,7 @@ def confirm_identifiers(
     assert report.id is not None
     if report.status not in (reports.ACCEPTED, reports.VERIFYING):
         return Outcome(content.text("police.stale"), refused=True)
-    named = session.exec(
-        select(Identifier)
-        .join(ReportIdentifier, col(ReportIdentifier.identifier_id) == Identifier.id)
-        .where(ReportIdentifier.report_id == report.id, col(Identifier.confirmed_scam).is_(False))
-    ).all()
+    named = identifiers.of_report(session, report.id, unconfirmed_only=True)
     for identifier in named:
         identifier.confirmed_scam, identifier.confirmed_at = True, now
     session.add(

@@ -237,18 +237,9 @@ class FakeTelegram:
         with self._lock:
             return [s for s in self.sent if s.chat_id == chat_id]
 
-    def wait_for(self, predicate: Callable[[list[Sent]], bool], timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                snapshot = list(self.sent)
-            if predicate(snapshot):
-                return
-            time.sleep(0.01)
-        raise AssertionError(f"timed out; sent so far: {[s.text[:60] for s in self.sent]}")
-
     async def until(self, predicate: Callable[[list[Sent]], bool], timeout: float = 10) -> None:
-        """Like wait_for, without blocking the caller's event loop (where the bot may run)."""
+        """Wait until what the bot sent satisfies predicate, without blocking the caller's
+        event loop (where the bot may run)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -257,10 +248,6 @@ class FakeTelegram:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"timed out; sent so far: {[s.text[:60] for s in self.sent]}")
-
-    def pending_updates(self) -> int:
-        with self._lock:
-            return len(self._updates)
 
     # --- the protocol ---------------------------------------------------------------------------
 
