@@ -14,6 +14,10 @@ OFFICER, LEAD, STAFF, ADMIN = "officer", "lead", "staff", "admin"
 ROLES = (OFFICER, LEAD, STAFF, ADMIN)
 # Who may work reports; propaganda staff broadcast only and never see reports.
 TRIAGE_ROLES = frozenset({OFFICER, LEAD, ADMIN})
+# Who may reopen a closed report and receives escalations.
+LEAD_ROLES = frozenset({LEAD, ADMIN})
+# Who may write broadcasts (a lead still approves them).
+BROADCAST_ROLES = frozenset({STAFF, LEAD, ADMIN})
 INVITE_LIFETIME = timedelta(hours=24)
 
 
@@ -28,8 +32,32 @@ def by_telegram(session: Session, telegram_id: int) -> Officer | None:
     ).first()
 
 
+def by_sender(session: Session, channel: str, user_id: str) -> Officer | None:
+    """The active officer behind a message: officers are known by their Telegram account."""
+    if channel != "telegram" or not user_id.isdigit():
+        return None
+    return by_telegram(session, int(user_id))
+
+
 def may_triage(officer: Officer | None) -> bool:
     return officer is not None and officer.active and officer.role in TRIAGE_ROLES
+
+
+def may_lead(officer: Officer | None) -> bool:
+    return may_triage(officer) and officer is not None and officer.role in LEAD_ROLES
+
+
+def leads(session: Session) -> list[Officer]:
+    """The active leads reachable on Telegram: escalations go to each of them."""
+    return list(
+        session.exec(
+            select(Officer).where(
+                col(Officer.active).is_(True),
+                col(Officer.role).in_(LEAD_ROLES),
+                col(Officer.telegram_id).is_not(None),
+            )
+        ).all()
+    )
 
 
 def add(session: Session, name: str, role: str, telegram_id: int | None) -> Officer:

@@ -26,12 +26,13 @@ REFERRED, RESOLVED, NO_CRIME, DUPLICATE, SPAM = (
 )
 OPEN = (NEW, ACCEPTED, VERIFYING)
 CLOSED = (REFERRED, RESOLVED, NO_CRIME, DUPLICATE, SPAM)
-# The one place that says which status may follow which.
+# The one place that says which status may follow which. A closed report can only be
+# reopened for more verification (who may do that is the triage service's rule).
 TRANSITIONS: dict[str, frozenset[str]] = {
     NEW: frozenset({ACCEPTED, DUPLICATE, SPAM}),
     ACCEPTED: frozenset({VERIFYING, *CLOSED}),
     VERIFYING: frozenset(CLOSED),
-    **{closed: frozenset() for closed in CLOSED},
+    **{closed: frozenset({VERIFYING}) for closed in CLOSED},
 }
 
 

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from db import officers, reports
 from db.clock import to_vietnam
-from db.models import Report
+from db.models import Officer, Report
 from handlers import triage
 from handlers.flow import nav, rows
 from handlers.parse import format_amount, parse_receipt_code
@@ -20,11 +20,12 @@ from handlers.types import Context, Incoming, Outcome, Reply, State
 PAGE = 10
 
 
+def _officer(ctx: Context, msg: Incoming) -> Officer | None:
+    return officers.by_sender(ctx.session, msg.channel, msg.user_id)
+
+
 def _allowed(ctx: Context, msg: Incoming) -> bool:
-    """Officers are known by their Telegram account."""
-    if msg.channel != "telegram" or not msg.user_id.isdigit():
-        return False
-    return officers.may_triage(officers.by_telegram(ctx.session, int(msg.user_id)))
+    return officers.may_triage(_officer(ctx, msg))
 
 
 def _refuse(ctx: Context, state: State) -> Outcome:
@@ -76,7 +77,7 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     report = reports.by_code(ctx.session, code) if code else None
     if report is None:
         return state, [Reply(ctx.content.text("track.not_found", code=arg or "?"))]
-    return state, [Reply(triage.card(ctx.session, ctx.content, report).text)]
+    return state, [triage.card(ctx.session, ctx.content, report, whole=True)]
 
 
 def figures(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
@@ -105,3 +106,37 @@ def _period(ctx: Context, key: str, since: datetime) -> str:
 
 def _day(moment: datetime) -> str:
     return to_vietnam(moment).strftime("%d/%m %H:%M")
+
+
+def assign(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    """/giao <code> <officer number>: a lead hands a report to an officer."""
+    lead = _officer(ctx, msg)
+    if not officers.may_triage(lead):
+        return _refuse(ctx, state)
+    parts = arg.split()
+    code = parse_receipt_code(parts[0]) if parts else None
+    number = parts[1].lstrip("#") if len(parts) == 2 else ""
+    if code is None or not number.isdigit():
+        return state, [Reply(ctx.content.text("police.assign_usage"))]
+    report = reports.by_code(ctx.session, code)
+    if report is None:
+        return state, [Reply(ctx.content.text("track.not_found", code=code))]
+    target = ctx.session.get(Officer, int(number))
+    if target is None:
+        return state, [Reply(ctx.content.text("police.assignee_unknown"))]
+    outcome = triage.assign(ctx.session, ctx.content, lead, report, target, ctx.now)
+    ctx.effects.extend(outcome.effects)
+    return state, [Reply(outcome.answer)]
+
+
+def roster(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    """/canbo: who can take reports, with the numbers /giao uses."""
+    if not _allowed(ctx, msg):
+        return _refuse(ctx, state)
+    lines = [ctx.content.text("police.roster_header")]
+    lines += [
+        ctx.content.text("police.roster_item", id=o.id, name=o.name, role=o.role)
+        for o in officers.every(ctx.session)
+        if officers.may_triage(o)
+    ]
+    return state, [Reply("\n".join(lines))]

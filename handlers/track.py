@@ -13,6 +13,7 @@ from handlers.report import type_label
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("track")
+MAX_ADD_BUTTONS = 3
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
@@ -37,14 +38,16 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     else:
         text = content.text("track.none")
     label = content.raw
-    return state, [
-        Reply(
-            text,
-            rows(
-                nav(label("buttons.by_code"), "/theodoi ma"), nav(label("buttons.menu"), "/start")
-            ),
-        )
-    ]
+    # The open ones can be added to (the answer to an officer's question, or anything new).
+    adding = [
+        nav(label("buttons.add_to").format(code=r.receipt_code), f"/bosung {r.receipt_code}")
+        for r in mine
+        if r.status in reports.OPEN
+    ][:MAX_ADD_BUTTONS]
+    buttons = rows(
+        *adding, nav(label("buttons.by_code"), "/theodoi ma"), nav(label("buttons.menu"), "/start")
+    )
+    return state, [Reply(text, buttons)]
 
 
 def by_code(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:

@@ -1,9 +1,10 @@
-"""Police triage as service functions: the tip card's content and the actions on it. Any
-channel (Telegram today, a web console later) renders the card and calls the actions."""
+"""Police triage as service functions: the tip card's content, the actions on a report, the
+relay between officers and reporters, escalation. Any channel (Telegram today, a web console
+later) renders the card and calls these; each checks the officer's role as it is now."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,29 +14,90 @@ from content import Content, Markup
 from db import identifiers, officers, reports
 from db.clock import to_vietnam
 from db.models import Identifier, Officer, Report, ReportEvent, Resident
-from handlers.flow import rows
+from handlers import police
+from handlers.flow import nav, rows
 from handlers.parse import format_amount
 from handlers.report import type_label
 from handlers.types import Button, Reply
 
-CLAIM, CONFIRM = "claim", "confirm"
-POLICE = "police"  # the outbox channel of the police chat
-# Card buttons that move a report, by the status they lead to; which show is decided by
-# reports.TRANSITIONS, the one place that says what may follow what.
-ACTIONS = {
-    CLAIM: reports.ACCEPTED,
-    "verify": reports.VERIFYING,
-    "resolve": reports.RESOLVED,
-    "nocrime": reports.NO_CRIME,
-    "refer": reports.REFERRED,
-    "spam": reports.SPAM,
+CONFIRM, ASK, ESCALATE, REOPEN, DUPLICATE = "confirm", "ask", "escalate", "reopen", "dup"
+# Long texts are cut on the card (Telegram's 4096 limit); /xem shows them whole.
+CARD_ACCOUNT_CHARS, CARD_NOTE_CHARS, CARD_EVENTS = 1500, 300, 12
+
+
+@dataclass(frozen=True)
+class Action:
+    """A card button: the status it leads to (None: the status stays), the statuses it is
+    offered in, whether the officer must add words first, and whether only leads may."""
+
+    target: str | None
+    sources: tuple[str, ...] = reports.OPEN
+    needs_note: bool = False
+    leads_only: bool = False
+
+
+# Card order. Which status may follow which is reports.TRANSITIONS' rule, checked as well.
+ACTIONS: dict[str, Action] = {
+    "claim": Action(reports.ACCEPTED),
+    ASK: Action(None, needs_note=True),
+    "verify": Action(reports.VERIFYING),
+    DUPLICATE: Action(reports.DUPLICATE, needs_note=True),
+    "resolve": Action(reports.RESOLVED, needs_note=True),
+    "nocrime": Action(reports.NO_CRIME, needs_note=True),
+    "refer": Action(reports.REFERRED),
+    "spam": Action(reports.SPAM, needs_note=True),
+    ESCALATE: Action(None),
+    CONFIRM: Action(None, sources=(reports.ACCEPTED, reports.VERIFYING)),
+    REOPEN: Action(reports.VERIFYING, sources=reports.CLOSED, leads_only=True),
 }
-# The reporter is told of every step but this one.
+# The reporter is told of every decision but rubbish; these decisions carry the officer's
+# words to the reporter (the prompt says so).
 UNTOLD = {reports.SPAM}
+NOTE_TOLD = {reports.RESOLVED, reports.NO_CRIME}
 
 
-def card(session: Session, content: Content, report: Report) -> Reply:
-    """The tip card: everything an officer needs to start, and the buttons for what's next."""
+@dataclass
+class Outcome:
+    """What an action did: a short answer for the officer (an alert if refused), and
+    messages to queue (card refresh, reporter's notice, leads' notices)."""
+
+    answer: str
+    refused: bool = False
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def offered(session: Session, report: Report, action: str) -> bool:
+    """Whether the card offers this action for the report as it stands now."""
+    rule = ACTIONS.get(action)
+    if rule is None or report.status not in rule.sources:
+        return False
+    if rule.target and rule.target not in reports.TRANSITIONS.get(report.status, frozenset()):
+        return False
+    if action == ESCALATE:
+        return report.escalated_at is None
+    if action == CONFIRM:
+        assert report.id is not None
+        return bool(identifiers.of_report(session, report.id, unconfirmed_only=True))
+    return True
+
+
+def refusal(
+    session: Session, content: Content, officer: Officer | None, report: Report, action: str
+) -> str | None:
+    """Why this officer may not do this to this report now, in words for them; None when
+    they may (their role as it is now, and the report's status as it is now)."""
+    if not officers.may_triage(officer):
+        return content.text("police.not_officer")
+    if ACTIONS[action].leads_only and not officers.may_lead(officer):
+        return content.text("police.leads_only")
+    if not offered(session, report, action):
+        return content.text("police.already", status=content.text(f"status.{report.status}"))
+    return None
+
+
+def card(session: Session, content: Content, report: Report, whole: bool = False) -> Reply:
+    """The tip card: everything an officer needs to start, and the buttons for what's next.
+    `whole` gives every word and the full history (for /xem), without buttons."""
     assert report.id is not None
     none = content.text("report.summary_none")
     found = identifiers.of_report(session, report.id)
@@ -47,151 +109,250 @@ def card(session: Session, content: Content, report: Report) -> Reply:
         )
         for i in found
     ]
-    history = [
-        content.text(
-            "police.event",
-            at=_time(e.at),
-            actor=e.actor,
-            status=content.text(f"status.{e.to_status}") if e.to_status else e.action,
-            note=e.note or "",
-        )
-        for e in session.exec(
+    events = list(
+        session.exec(
             select(ReportEvent)
             .where(ReportEvent.report_id == report.id)
             .order_by(col(ReportEvent.id))
         ).all()
-    ]
+    )
+    shown = events if whole else events[-CARD_EVENTS:]
+    history = [_event_line(content, e, whole) for e in shown]
+    if len(shown) < len(events):
+        history.insert(0, content.text("police.earlier_events", count=len(events) - len(shown)))
+    flags = ""
+    if report.urgent:
+        flags += content.text("police.urgent")
+    if report.escalated_at and report.status in reports.OPEN:
+        flags += content.text("police.escalated")
     text = content.text(
         "police.card",
         code=report.receipt_code,
-        urgent=Markup(content.text("police.urgent") if report.urgent else ""),
+        urgent=Markup(flags),
         type=type_label(content, report.scam_type),
         created=_time(report.created_at),
         when=report.occurred_on.strftime("%d/%m/%Y") if report.occurred_on else none,
         amount=format_amount(report.amount_vnd) if report.amount_vnd else none,
         identifiers=Markup("\n".join(named) or none),
-        account=report.account,
+        account=report.account if whole else _cut(report.account, CARD_ACCOUNT_CHARS),
         victim=report.victim_info or none,
         contact=report.contact_phone or content.text("report.summary_anonymous"),
-        due=_time(report.ack_due_at) if report.ack_due_at else none,
+        due=_due(content, report),
         status=content.text(f"status.{report.status}"),
         history=Markup("\n".join(history)),
     )
-    allowed = reports.TRANSITIONS.get(report.status, frozenset())
+    if whole:
+        return Reply(text)
     buttons = [
         Button(content.raw(f"police.actions.{action}"), f"t:{action}:{report.id}")
-        for action, target in ACTIONS.items()
-        if target in allowed
+        for action in ACTIONS
+        if offered(session, report, action)
     ]
-    if report.status in (reports.ACCEPTED, reports.VERIFYING) and any(
-        not i.confirmed_scam for i in found
-    ):
-        buttons.append(Button(content.raw("police.actions.confirm"), f"t:{CONFIRM}:{report.id}"))
     return Reply(text, rows(*buttons, per_row=2))
 
 
-@dataclass
-class Outcome:
-    """What a press did: a short answer for the presser (an alert if refused), and messages
-    to queue (the card refresh, the reporter's notice)."""
-
-    answer: str
-    refused: bool = False
-    effects: list[dict[str, Any]] | None = None
-
-
-def press(
-    session: Session, content: Content, telegram_id: int, payload: str, now: datetime
+def act(
+    session: Session,
+    content: Content,
+    officer: Officer | None,
+    report: Report,
+    action: str,
+    now: datetime,
+    note: str | None = None,
 ) -> Outcome:
-    """A press of a card button by a Telegram account: checked against the officer's role as
-    it is now; anyone else changes nothing."""
-    officer = officers.by_telegram(session, telegram_id)
-    if not officers.may_triage(officer):
-        return Outcome(content.text("police.not_officer"), refused=True)
-    assert officer is not None
-    _, action, raw_id = [*payload.split(":", 2), "", ""][:3]
-    report = session.get(Report, int(raw_id)) if raw_id.isdigit() else None
-    if report is None or (action not in ACTIONS and action != CONFIRM):
-        return Outcome(content.text("police.stale"), refused=True)
+    """Do one card action for an officer, if their role and the report's status allow it
+    now. Actions that need words (a question, a reason) must be given `note`."""
+    why_not = refusal(session, content, officer, report, action)
+    if why_not:
+        return Outcome(why_not, refused=True)
+    assert officer is not None and report.id is not None
+    rule = ACTIONS[action]
+    if rule.needs_note and not note:
+        raise ValueError(f"{action} needs a note")
+    actor = _actor(officer)
     if action == CONFIRM:
-        return confirm_identifiers(session, content, officer, report, now)
-    if ACTIONS[action] not in reports.TRANSITIONS.get(report.status, frozenset()):
-        status = content.text(f"status.{report.status}")
-        return Outcome(content.text("police.already", status=status), refused=True)
-    return decide(session, content, officer, report, action, now)
-
-
-def decide(
-    session: Session, content: Content, officer: Officer, report: Report, action: str, now: datetime
-) -> Outcome:
-    """Move the report as the button says, record who and when, refresh the card, tell the
-    reporter (except for rubbish)."""
-    reports.transition(
-        session, report, ACTIONS[action], actor=_actor(officer), now=now, action=action
-    )
-    if action == CLAIM:
+        return _confirm_identifiers(session, content, actor, report, now)
+    if action == ESCALATE:
+        effects = escalate(session, content, report, now, actor)
+        return Outcome(content.text("police.escalated_done"), effects=effects)
+    if action == ASK:
+        return _ask(session, content, actor, report, note or "", now)
+    assert rule.target is not None
+    reports.transition(session, report, rule.target, actor=actor, now=now, action=action, note=note)
+    if action == "claim":
         report.claimed_by = officer.id
-    effects = [_card_refresh(report)]
-    notice = _reporter_notice(session, content, report) if report.status not in UNTOLD else None
-    if notice:
-        effects.append(notice)
+    effects = [police.card(report)]
+    if report.status not in UNTOLD:
+        told = note if report.status in NOTE_TOLD else None
+        effects += _to_reporter(session, content, report, _status_notice(content, report, told))
     status = content.text(f"status.{report.status}")
     return Outcome(content.text("police.done", status=status), effects=effects)
 
 
-def confirm_identifiers(
-    session: Session, content: Content, officer: Officer, report: Report, now: datetime
+def assign(
+    session: Session,
+    content: Content,
+    lead: Officer | None,
+    report: Report,
+    officer: Officer,
+    now: datetime,
+) -> Outcome:
+    """A lead hands a report to an officer: a new report counts as taken in; the officer is
+    told privately."""
+    if not officers.may_lead(lead):
+        return Outcome(content.text("police.leads_only_assign"), refused=True)
+    if not officers.may_triage(officer):
+        return Outcome(content.text("police.assignee_unknown"), refused=True)
+    if report.status not in reports.OPEN:
+        status = content.text(f"status.{report.status}")
+        return Outcome(content.text("police.already", status=status), refused=True)
+    assert lead is not None and report.id is not None
+    actor, note = _actor(lead), _actor(officer)
+    effects = [police.card(report)]
+    if report.status == reports.NEW:
+        reports.transition(
+            session, report, reports.ACCEPTED, actor=actor, now=now, action="assign", note=note
+        )
+        effects += _to_reporter(session, content, report, _status_notice(content, report, None))
+    else:
+        session.add(
+            ReportEvent(report_id=report.id, at=now, actor=actor, action="assign", note=note)
+        )
+    report.claimed_by = officer.id
+    if officer.telegram_id is not None:
+        notice = Reply(
+            content.text("police.assigned_notice", code=report.receipt_code, lead=lead.name),
+            rows(nav(content.raw("police.view"), f"/xem {report.receipt_code}")),
+        )
+        effects.append(_message("telegram", str(officer.telegram_id), notice, report))
+    return Outcome(content.text("police.assigned", name=officer.name), effects=effects)
+
+
+def escalate(
+    session: Session, content: Content, report: Report, now: datetime, actor: str
+) -> list[dict[str, Any]]:
+    """Hand a report up to the leads: recorded, flagged on the card, each lead told."""
+    assert report.id is not None
+    report.escalated_at = now
+    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action=ESCALATE))
+    notice = Reply(
+        content.text(
+            "police.escalation_notice",
+            code=report.receipt_code,
+            type=type_label(content, report.scam_type),
+            status=content.text(f"status.{report.status}"),
+            actor=actor,
+        ),
+        rows(nav(content.raw("police.view"), f"/xem {report.receipt_code}")),
+    )
+    effects = [police.card(report)]
+    effects += [
+        _message("telegram", str(lead.telegram_id), notice, report)
+        for lead in officers.leads(session)
+    ]
+    return effects
+
+
+def add_info(
+    session: Session, content: Content, report: Report, text: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The reporter's answer or addition: into the history, onto the card, and said in the
+    police chat beside the card, under no name."""
+    assert report.id is not None
+    # The reporter appears to officers by this word, never by their account.
+    reporter = content.text("police.actor_reporter")
+    session.add(ReportEvent(report_id=report.id, at=now, actor=reporter, action="info", note=text))
+    report.updated_at = now
+    said = content.text("police.reporter_added", code=report.receipt_code, text=text)
+    return [police.card(report), police.note(said, report)]
+
+
+def _ask(
+    session: Session, content: Content, actor: str, report: Report, question: str, now: datetime
+) -> Outcome:
+    """Relay an officer's question to the reporter, on the reporter's channel, with the code
+    and a way to answer; neither learns who the other is."""
+    assert report.id is not None
+    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action=ASK, note=question))
+    report.updated_at = now
+    code = report.receipt_code
+    notice = Reply(
+        content.text("police.question_to_reporter", code=code, question=question),
+        rows(nav(content.raw("buttons.answer"), f"/bosung {code}")),
+    )
+    sent = _to_reporter(session, content, report, notice)
+    answer = "police.asked" if sent else "police.reporter_gone"
+    return Outcome(content.text(answer), effects=[police.card(report), *sent])
+
+
+def _confirm_identifiers(
+    session: Session, content: Content, actor: str, report: Report, now: datetime
 ) -> Outcome:
     """The officer confirms the report's identifiers as scam: /kiemtra then says so."""
     assert report.id is not None
-    if report.status not in (reports.ACCEPTED, reports.VERIFYING):
-        return Outcome(content.text("police.stale"), refused=True)
     named = identifiers.of_report(session, report.id, unconfirmed_only=True)
     for identifier in named:
         identifier.confirmed_scam, identifier.confirmed_at = True, now
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            at=now,
-            actor=_actor(officer),
-            action=CONFIRM,
-            note=", ".join(i.display for i in named),
-        )
-    )
+    note = ", ".join(i.display for i in named)
+    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action=CONFIRM, note=note))
     return Outcome(
-        content.text("police.confirmed", count=len(named)), effects=[_card_refresh(report)]
+        content.text("police.confirmed", count=len(named)), effects=[police.card(report)]
     )
 
 
-def _card_refresh(report: Report) -> dict[str, Any]:
-    return {
-        "channel": POLICE,
-        "recipient": POLICE,
-        "kind": "report_card",
-        "payload": {"report_id": report.id},
-        "report_id": report.id,
-    }
-
-
-def _reporter_notice(session: Session, content: Content, report: Report) -> dict[str, Any] | None:
-    """The reporter hears of each step, with the receipt code, on the channel they used."""
-    if report.resident_id is None:
-        return None  # erased their data: nobody to tell
-    resident = session.get(Resident, report.resident_id)
-    if resident is None:
-        return None
+def _status_notice(content: Content, report: Report, note: str | None) -> Reply:
     text = content.text(
         "police.reporter_notice",
         code=report.receipt_code,
         status=content.text(f"status.{report.status}"),
     )
+    if note:
+        text += "\n" + content.text("police.reporter_notice_note", note=note)
+    return Reply(text)
+
+
+def _to_reporter(
+    session: Session, content: Content, report: Report, reply: Reply
+) -> list[dict[str, Any]]:
+    """A message for the reporter on the channel they used; none if they erased their data."""
+    resident = session.get(Resident, report.resident_id) if report.resident_id else None
+    if resident is None:
+        return []
+    return [_message(resident.channel, resident.user_id, reply, report)]
+
+
+def _message(channel: str, recipient: str, reply: Reply, report: Report) -> dict[str, Any]:
     return {
-        "channel": resident.channel,
-        "recipient": resident.user_id,
+        "channel": channel,
+        "recipient": recipient,
         "kind": "reply",
-        "payload": Reply(text).to_dict(),
+        "payload": reply.to_dict(),
         "report_id": report.id,
     }
+
+
+def _event_line(content: Content, event: ReportEvent, whole: bool) -> str:
+    label = (
+        content.text(f"status.{event.to_status}")
+        if event.to_status
+        else content.text(f"police.event_{event.action}")
+    )
+    note = event.note or ""
+    return content.text(
+        "police.event",
+        at=_time(event.at),
+        actor=event.actor,
+        status=label,
+        note=note if whole else _cut(note, CARD_NOTE_CHARS),
+    )
+
+
+def _due(content: Content, report: Report) -> str:
+    if report.status == reports.NEW and report.ack_due_at:
+        return content.text("police.due_ack", at=_time(report.ack_due_at))
+    if report.status in reports.OPEN and report.resolve_due_at:
+        return content.text("police.due_resolve", at=_time(report.resolve_due_at))
+    return content.text("police.due_none")
 
 
 def _actor(officer: Officer) -> str:
@@ -201,6 +362,10 @@ def _actor(officer: Officer) -> str:
 def _shown(content: Content, identifier: Identifier) -> str:
     bank = content.bank(identifier.bank)
     return f"{identifier.display} ({bank['name']})" if bank else identifier.display
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _time(moment: datetime) -> str:

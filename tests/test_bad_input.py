@@ -9,7 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from content import Content
-from handlers.dispatcher import Dispatcher
+from handlers import followup
+from handlers.dispatcher import Dispatcher, clean
+from handlers.parse import substance
+from handlers.report import MIN_ACCOUNT, MIN_VICTIM
 from handlers.types import State
 from tests.chat import Chat
 
@@ -46,7 +49,19 @@ PATHS: dict[str, list[tuple[str, str]]] = {
     "track:code": [("send", "/theodoi"), ("press", "Tra bằng mã")],
     "subscribe:area": [("send", "/dangky")],
     "privacy:confirm": [("send", "/dangky"), ("press", "Nam Gia Nghĩa"), ("send", "/xoadulieu")],
+    "followup:info": [
+        *_report_until("confirm"),
+        ("press", "Gửi tố giác"),
+        ("send", "/theodoi"),
+        ("press", "Bổ sung"),
+    ],
     "idle": [("send", "/start")],
+}
+# Steps that take free text: any text with a few letters or digits is an answer there.
+FREE_TEXT = {
+    "report:account": MIN_ACCOUNT,
+    "report:victim": MIN_VICTIM,
+    "followup:info": followup.MIN_INFO,
 }
 
 
@@ -93,8 +108,9 @@ def test_bad_input_keeps_the_step(
     assert replies and all(r.text for r in replies)
     assert words.text("common.error") not in chat.text
     if (
-        where in ("report:account", "report:victim")
-        and len(bad.strip()) >= 15
+        where in FREE_TEXT
+        and substance(clean(bad)) >= FREE_TEXT[where]
+        and len(bad) <= 4000
         and not bad.startswith("/")
     ):
         return  # a long enough account is an account, however odd

@@ -15,7 +15,7 @@ from db import officers
 from db.engine import Database
 from db.models import Report, ReportEvent
 from tests.conftest import running_bot
-from tests.fakes.telegram_server import FakeTelegram, callback_update
+from tests.fakes.telegram_server import FakeTelegram, callback_update, photo_update
 from tests.telegram_user import TelegramUser
 
 POLICE_CHAT = -1001234567890
@@ -26,6 +26,18 @@ async def police_running(bot_settings: Settings) -> AsyncIterator[asyncio.Event]
     settings = dataclasses.replace(bot_settings, police_chat_id=str(POLICE_CHAT))
     async for stop in running_bot(settings):
         yield stop
+
+
+async def _answer(fake: FakeTelegram, update: dict) -> dict:
+    """Push a button press and wait for the bot's answer to exactly that press."""
+    fake.push(update)
+    wanted = update["callback_query"]["id"]
+    for _ in range(1500):
+        for method, params in list(fake.calls):
+            if method == "answerCallbackQuery" and str(params.get("callback_query_id")) == wanted:
+                return dict(params)
+        await asyncio.sleep(0.01)
+    raise AssertionError("the press was never answered")
 
 
 async def _report(user: TelegramUser) -> None:
@@ -52,8 +64,8 @@ async def test_card_claim_and_reporter_notice(
 ) -> None:
     resident = TelegramUser(fake, 8001)
     await _report(resident)
-    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
-    posted = fake.messages_to(POLICE_CHAT)[0]
+    await fake.until(lambda _: bool(_cards(fake)), timeout=15)
+    posted = _cards(fake)[0]
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
     for shown in (
@@ -70,9 +82,9 @@ async def test_card_claim_and_reporter_notice(
     assert "8001" not in posted.text  # the reporter's account id never reaches the police
     claim = posted.buttons[0][1]
 
-    fake.push(callback_update(6666, claim, chat_id=POLICE_CHAT, message_id=posted.message_id))
-    await asyncio.sleep(0.5)
-    refusal = [p for m, p in fake.calls if m == "answerCallbackQuery"][-1]
+    refusal = await _answer(
+        fake, callback_update(6666, claim, chat_id=POLICE_CHAT, message_id=posted.message_id)
+    )
     assert refusal.get("show_alert") in (True, "true", "True") and "chưa được đăng ký" in str(
         refusal.get("text")
     )
@@ -108,10 +120,9 @@ async def test_staff_role_cannot_triage(
     with db.transaction() as session:
         officers.add(session, "Cán bộ tuyên truyền", "staff", 5555)
     await _report(TelegramUser(fake, 8002))
-    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
-    claim = fake.messages_to(POLICE_CHAT)[0].buttons[0][1]
-    fake.push(callback_update(5555, claim, chat_id=POLICE_CHAT))
-    await asyncio.sleep(0.5)
+    await fake.until(lambda _: bool(_cards(fake)), timeout=15)
+    claim = _cards(fake)[0].buttons[0][1]
+    await _answer(fake, callback_update(5555, claim, chat_id=POLICE_CHAT))
     with db.transaction() as session:
         assert session.exec(select(Report)).one().status == "moi"
 
@@ -134,55 +145,159 @@ def test_officer_command_line(database_url: str, monkeypatch, capsys) -> None:
 
 
 def _button(sent, label: str) -> str:
-    return next(data for text, data in sent.buttons if label in text)
+    found = [data for text, data in sent.buttons if label in text]
+    assert found, (label, sent.text[:40], sent.buttons)
+    return found[0]
+
+
+def _latest_card(fake: FakeTelegram):
+    return _cards(fake)[-1]
+
+
+def _cards(fake: FakeTelegram) -> list:
+    """Tip cards as posted and edited, in order (the chat also gets notes and digests)."""
+    return [s for s in fake.messages_to(POLICE_CHAT) if s.text.startswith("🚨")]
 
 
 async def _press(fake: FakeTelegram, officer: int, label: str) -> None:
     """Press a button on the latest version of the card and wait for the card to change."""
     before = len([s for s in fake.sent if s.chat_id == POLICE_CHAT])
-    latest = [s for s in fake.sent if s.chat_id == POLICE_CHAT][-1]
-    fake.push(callback_update(officer, _button(latest, label), chat_id=POLICE_CHAT))
+    fake.push(callback_update(officer, _button(_latest_card(fake), label), chat_id=POLICE_CHAT))
     await fake.until(
         lambda sent: len([s for s in sent if s.chat_id == POLICE_CHAT]) > before, timeout=15
     )
 
 
-async def test_decisions_and_confirmed_identifiers(
+async def _press_for_note(fake: FakeTelegram, officer: TelegramUser, label: str) -> str:
+    """Press a card button that needs words: the question comes to the officer's private chat."""
+    latest = _latest_card(fake)
+    return await officer._expect(
+        lambda: fake.push(
+            callback_update(officer.user_id, _button(latest, label), chat_id=POLICE_CHAT)
+        )
+    )
+
+
+async def test_question_answer_and_decision_end_to_end(
     fake: FakeTelegram, police_running, db: Database
 ) -> None:
+    """Claim, ask the reporter, the reporter answers, confirm, resolve with an outcome: the
+    reporter hears each step, the card keeps the history, nobody's account is shown."""
     with db.transaction() as session:
-        officers.add(session, "Phạm Văn Dũng", "lead", 9001)
+        officers.add(session, "Phạm Văn Dũng", "officer", 9001)
+    officer = TelegramUser(fake, 9001)
     resident = TelegramUser(fake, 8003)
     await _report(resident)
-    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
+    await fake.until(lambda _: bool(_cards(fake)), timeout=15)
     await _press(fake, 9001, "Nhận xử lý")
+
+    prompt = await _press_for_note(fake, officer, "Cần thêm thông tin")
+    assert "Nhập câu hỏi" in prompt
+    assert "quá ngắn" in await officer.say("?")  # bad input: asked again, nothing relayed
+    told = await officer.say("Anh/chị chuyển khoản lúc mấy giờ, qua ứng dụng nào?")
+    assert "Đã chuyển câu hỏi" in told
+    await fake.until(lambda _: any("mấy giờ" in m.text for m in resident.inbox()), timeout=15)
+    question = [m for m in resident.inbox() if "mấy giờ" in m.text][-1]
+    assert (
+        "Công an phường cần thêm thông tin" in question.text
+        and "Phạm Văn Dũng" not in question.text
+    )
+    resident.seen = len(resident.inbox())
+
+    assert "Viết thông tin bổ sung" in await resident.press("Trả lời")
+    assert "quá ngắn" in await resident.say("🙏")  # bad input: asked again, nothing sent
+    sent = await resident.say("Khoảng 9 giờ sáng, qua app Techcombank")
+    assert "Đã gửi bổ sung" in sent
+    await fake.until(
+        lambda _: any(
+            m.text.startswith("📨") and "Khoảng 9" in m.text for m in fake.messages_to(POLICE_CHAT)
+        ),
+        timeout=15,
+    )
+    relayed = next(m for m in fake.messages_to(POLICE_CHAT) if m.text.startswith("📨"))
+    assert "8003" not in relayed.text
+    assert relayed.params.get("reply_parameters")  # said under the card
+
     await _press(fake, 9001, "Đang xác minh")
     await _press(fake, 9001, "Xác nhận đối tượng")
     assert "đã được Công an xác nhận" in await resident.say("/kiemtra 0912345678")
-    await _press(fake, 9001, "Đã xử lý")
-    card = [s for s in fake.sent if s.chat_id == POLICE_CHAT][-1]
-    assert "Đã giải quyết" in card.text and card.buttons == []  # closed: nothing left to press
-    for step in ("Cán bộ đã nhận xử lý", "Đang xác minh", "Đã giải quyết"):
+    prompt = await _press_for_note(fake, officer, "Đã xử lý")
+    assert "kết quả xử lý" in prompt
+    before = len([s for s in fake.sent if s.chat_id == POLICE_CHAT])
+    assert "Đã cập nhật" in await officer.say(
+        "Đã phong tỏa tài khoản 190312345678, chuyển hồ sơ đòi tiền."
+    )
+    await fake.until(
+        lambda sent: len([s for s in sent if s.chat_id == POLICE_CHAT]) > before, timeout=15
+    )
+    card = [s for s in fake.sent if s.chat_id == POLICE_CHAT and s.method == "editMessageText"][-1]
+    assert "Đã giải quyết" in card.text
+    assert [label for label, _ in card.buttons] == ["↩️ Mở lại"]  # only a lead may use it
+    for shown in (
+        "hỏi người báo tin",
+        "mấy giờ",
+        "Người báo tin: bổ sung",
+        "9 giờ sáng",
+        "phong tỏa",
+    ):
+        assert shown in card.text, shown
+    for step in ("Cán bộ đã nhận xử lý", "Đang xác minh", "Đã giải quyết", "phong tỏa tài khoản"):
         await fake.until(lambda _, s=step: any(s in m.text for m in resident.inbox()), timeout=15)
     with db.transaction() as session:
         actions = [e.action for e in session.exec(select(ReportEvent).order_by(ReportEvent.id))]
-        assert actions == ["created", "claim", "verify", "confirm", "resolve"]
+        assert actions == ["created", "claim", "ask", "info", "verify", "confirm", "resolve"]
+
+    reopen = _button(_latest_card(fake), "Mở lại")
+    refusal = await _answer(fake, callback_update(9001, reopen, chat_id=POLICE_CHAT))
+    assert "Chỉ lãnh đạo" in str(refusal.get("text"))
+    with db.transaction() as session:
+        officers.set_role(session, 1, "lead")
+    await _press(fake, 9001, "Mở lại")
+    with db.transaction() as session:
+        assert session.exec(select(Report)).one().status == "dang_xac_minh"
 
 
-async def test_rubbish_is_not_told_to_the_reporter(
+async def test_rubbish_and_duplicate_need_words_and_rubbish_is_not_told(
     fake: FakeTelegram, police_running, db: Database
 ) -> None:
     with db.transaction() as session:
         officers.add(session, "Võ Thị Em", "officer", 9002)
-    resident = TelegramUser(fake, 8004)
-    await _report(resident)
-    await fake.until(lambda _: bool(fake.messages_to(POLICE_CHAT)), timeout=15)
-    seen = len(resident.inbox())
-    await _press(fake, 9002, "Rác")
-    await asyncio.sleep(1.5)  # the outbox sender's cycle: anything owed would be out by now
-    assert len(resident.inbox()) == seen
+    officer = TelegramUser(fake, 9002)
+    first, second = TelegramUser(fake, 8004), TelegramUser(fake, 8005)
+    await _report(first)
+    await fake.until(lambda _: bool(_cards(fake)), timeout=15)
+    seen = len(first.inbox())
+    await _press_for_note(fake, officer, "Rác")
+    assert "Đã hủy" in await officer.say("/huy")  # cancelled: nothing changed
     with db.transaction() as session:
-        assert session.exec(select(Report)).one().status == "rac"
+        assert session.exec(select(Report)).one().status == "moi"
+    await _press_for_note(fake, officer, "Rác")
+    await officer.say("Tin nhắn thử nghiệm, không có nội dung")
+    await asyncio.sleep(1.5)  # the outbox sender's cycle: anything owed would be out by now
+    assert len(first.inbox()) == seen
+    with db.transaction() as session:
+        original = session.exec(select(Report)).one()
+        assert original.status == "rac"
+
+    await _report(second)
+    await fake.until(
+        lambda sent: sum(s.method == "sendMessage" and s.text.startswith("🚨") for s in sent) == 2,
+        timeout=15,
+    )
+    await _press_for_note(fake, officer, "Trùng")
+    assert "mã của một tố giác khác" in await officer.say("ABCD-2345")
+    assert "Đã cập nhật" in await officer.say(original.receipt_code)
+    with db.transaction() as session:
+        duplicate = session.exec(select(Report).where(Report.status == "trung")).one()
+        event = session.exec(select(ReportEvent).where(ReportEvent.action == "dup")).one()
+        assert original.receipt_code in (event.note or "")
+    await fake.until(
+        lambda _: any(
+            duplicate.receipt_code in m.text and "Trùng" in m.text for m in second.inbox()
+        ),
+        timeout=15,
+    )
+    assert not any(original.receipt_code in m.text for m in second.inbox())  # not revealed
 
 
 def test_officer_queue_detail_and_figures(dispatcher, db: Database, clock) -> None:
@@ -252,3 +367,59 @@ def test_invites_are_admin_only_single_use_and_expire(dispatcher, db: Database, 
         hoa = officers.by_telegram(session, 9102)
         assert hoa is not None and hoa.role == "lead"
         assert officers.by_telegram(session, 9103) is None
+
+
+async def test_evidence_photos_follow_the_card_as_an_album(
+    fake: FakeTelegram, police_running, db: Database
+) -> None:
+    resident = TelegramUser(fake, 8006)
+    await resident.say("/totgiac")
+    await resident.press("Đồng ý")
+    await resident.press("Giả danh công an")
+    await resident.say("Người xưng công an gọi từ 0912 345 678 đòi chuyển tiền xác minh")
+    await resident.press("Xong")
+    await resident.press("Không mất tiền")
+    await resident.press("Hôm qua")
+    for picture in (b"\xff\xd8first-screenshot", b"\xff\xd8second-screenshot"):
+        file_id = fake.add_file(picture)
+        assert "Đã nhận" in await resident._expect(
+            lambda f=file_id, p=picture: fake.push(photo_update(8006, f, len(p)))
+        )
+    await resident.press("Xong")
+    await resident.press("Ẩn danh")
+    await resident.press("Gửi tố giác")
+    await fake.until(
+        lambda sent: len([s for s in sent if s.method == "sendMediaGroup"]) == 2, timeout=15
+    )
+    card = _cards(fake)[0]
+    album = [s for s in fake.sent if s.method == "sendMediaGroup"]
+    assert all(s.chat_id == POLICE_CHAT for s in album)
+    assert all(s.at > card.at for s in album)  # under the card, never before it
+    replied = album[0].params.get("reply_parameters")
+    assert replied and str(card.message_id) in str(replied)
+
+
+async def test_a_deleted_card_is_posted_again(
+    fake: FakeTelegram, police_running, db: Database
+) -> None:
+    with db.transaction() as session:
+        officers.add(session, "Lý Văn Hùng", "officer", 9003)
+    await _report(TelegramUser(fake, 8007))
+    await fake.until(lambda _: bool(_cards(fake)), timeout=15)
+    fake.fail_next(
+        "editMessageText", status=400, description="Bad Request: message to edit not found"
+    )
+    fake.push(callback_update(9003, _button(_cards(fake)[0], "Nhận xử lý"), chat_id=POLICE_CHAT))
+    await fake.until(
+        lambda sent: sum(s.method == "sendMessage" and s.text.startswith("🚨") for s in sent) == 2,
+        timeout=15,
+    )
+    reposted = [s for s in _cards(fake) if s.method == "sendMessage"][-1]
+    assert "Cán bộ đã nhận xử lý" in reposted.text
+    for _ in range(100):  # the new card's id is recorded just after it is posted
+        with db.transaction() as session:
+            if session.exec(select(Report)).one().card_message_id == reposted.message_id:
+                break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the reposted card was not recorded")

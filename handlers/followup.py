@@ -1,0 +1,59 @@
+"""A reporter adds to their own open report: answering an officer's question, or anything
+they remember later. Only the reporter, on the channel they reported from, may."""
+
+from __future__ import annotations
+
+from db import reports, residents
+from db.models import Report
+from handlers import triage
+from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
+from handlers.menu import menu_reply
+from handlers.parse import parse_receipt_code, substance
+from handlers.types import Context, Incoming, Outcome, Reply, State
+
+FLOW = Flow("followup")
+MIN_INFO = 3  # letters or digits
+
+
+def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
+    """/bosung <code>: the code's report must be this resident's and still open."""
+    code = parse_receipt_code(arg)
+    if code is None:
+        return state, [menu_reply(ctx.content, ctx.content.text("followup.usage"))]
+    report = reports.by_code(ctx.session, code)
+    resident = residents.find(ctx.session, msg.channel, msg.user_id)
+    if report is None or resident is None or report.resident_id != resident.id:
+        # The same answer whether the code exists or not: codes can't be probed here.
+        return state, [menu_reply(ctx.content, ctx.content.text("followup.not_yours", code=code))]
+    if report.status not in reports.OPEN:
+        status = ctx.content.text(f"status.{report.status}")
+        closed = ctx.content.text("followup.closed", code=code, status=status)
+        return state, [menu_reply(ctx.content, closed)]
+    return enter(ctx, state, FLOW, "info", {"report_id": report.id, "code": code})
+
+
+def prompt_info(ctx: Context, state: State) -> list[Reply]:
+    return [
+        Reply(
+            ctx.content.text("followup.ask", code=state.data["code"]),
+            rows(choice(state, "cancel", ctx.content.raw("buttons.cancel"))),
+        )
+    ]
+
+
+@FLOW.step("info")
+def info(ctx: Context, state: State, answer: Answer) -> Outcome:
+    if substance(answer.text) < MIN_INFO:
+        return stay(ctx, state, FLOW, ctx.content.text("followup.too_short"))
+    report = ctx.session.get(Report, state.data["report_id"])
+    code = state.data["code"]
+    if report is None or report.status not in reports.OPEN:
+        finish(state)  # closed while they typed: say so rather than pretend it was added
+        return state, [menu_reply(ctx.content, ctx.content.text("followup.closed_meanwhile"))]
+    ctx.effects.extend(triage.add_info(ctx.session, ctx.content, report, answer.text, ctx.now))
+    finish(state)
+    label = ctx.content.raw
+    buttons = rows(
+        nav(label("buttons.add_more"), f"/bosung {code}"), nav(label("buttons.menu"), "/start")
+    )
+    return state, [Reply(ctx.content.text("followup.sent", code=code), buttons)]
