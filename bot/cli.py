@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import officer_cli
+from bot import broadcast_cli, officer_cli
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
 
@@ -26,8 +27,15 @@ def main(argv: list[str] | None = None) -> int:
         "check", help="validate every text, button and limit"
     )
     officer_cli.add_arguments(commands)
+    broadcast_cli.add_arguments(commands)
+    jobs = commands.add_parser("jobs", help="scheduled work (reminders, escalation, digest)")
+    tick = jobs.add_subparsers(dest="action", required=True).add_parser(
+        "tick", help="do whatever is due now, once (e.g. from cron when the bot is not running)"
+    )
+    tick.add_argument("--at", default=None, help="ISO moment to act as (default: now)")
     bench = commands.add_parser("bench", help="benchmarks (run from a checkout)")
-    intake = bench.add_subparsers(dest="action", required=True).add_parser(
+    benches = bench.add_subparsers(dest="action", required=True)
+    intake = benches.add_parser(
         "intake", help="residents reporting through Telegram, against an echo bot"
     )
     intake.add_argument("--residents", type=int, default=32, help="residents when saturating")
@@ -38,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="default: a fresh SQLite file; a PostgreSQL URL gets bench data",
     )
+    pace = benches.add_parser("broadcast", help="one alert to many, at a rate, and a SIGKILL")
+    pace.add_argument("--recipients", type=int, default=10_000)
+    pace.add_argument("--rate", type=float, default=1000, help="the platform's limit, msg/s")
     args = parser.parse_args(argv)
 
     try:
@@ -56,11 +67,21 @@ def main(argv: list[str] | None = None) -> int:
             return officer_cli.run(args, db)
         finally:
             db.dispose()
+    if args.command == "broadcast":
+        import content
+
+        db = open_database(settings)
+        try:
+            return broadcast_cli.run(args, db, content.load())
+        finally:
+            db.dispose()
+    if args.command == "jobs":
+        return _jobs_tick(settings, args.at)
     if args.command == "db":
         open_database(settings).dispose()
         print("database is at the latest migration")
         return 0
-    if args.command == "run" and settings.telegram_bot_token:
+    if args.command == "run" and settings.messenger:
         from bot.runner import run
 
         run(settings)
@@ -85,11 +106,38 @@ def _chat(settings: settings_module.Settings) -> int:
     return 0
 
 
+def _jobs_tick(settings: settings_module.Settings, at: str | None) -> int:
+    import content
+    from bot.runner import plan
+    from bot.scheduler import run_due
+    from db.clock import utcnow
+
+    try:
+        now = datetime.fromisoformat(at) if at else utcnow()
+    except ValueError:
+        print(f"canhgiac: --at must be an ISO moment, got {at!r}", file=sys.stderr)
+        return 2
+    if now.tzinfo is None:
+        print("canhgiac: --at needs a time zone, e.g. 2026-11-23T07:30+07:00", file=sys.stderr)
+        return 2
+    db = open_database(settings)
+    try:
+        queued = run_due(db, content.load(), now.astimezone(UTC), plan(settings))
+    finally:
+        db.dispose()
+    print(f"queued {queued} message(s)")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     # The benchmarks and the stand-in servers they use live in the checkout, not the package.
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
+    if args.action == "broadcast":
+        from bench.broadcast import run as broadcast
+
+        return broadcast(args.recipients, args.rate)
     from bench.intake import run
 
     return run(args.database_url, args.residents, args.rate, args.seconds)

@@ -13,7 +13,7 @@ from content import Content
 from db.identifiers import BANK, PHONE, SOCIAL, URL
 from db.reports import TRANSITIONS
 from handlers import triage
-from handlers.router import COMMANDS, OFFICER_COMMANDS
+from handlers.router import COMMANDS, OFFICER_COMMANDS, UNLISTED_COMMANDS
 
 TELEGRAM_LIMIT = 4096
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def problems(words: Content | None = None) -> list[str]:
         for key in _KEY_USE.findall(code):
             found += _missing(words, key, source.name)
         for command in _NAV.findall(code):
-            known = command[1:] in COMMANDS or command[1:] in OFFICER_COMMANDS
+            known = any(command[1:] in c for c in (COMMANDS, UNLISTED_COMMANDS, OFFICER_COMMANDS))
             if source.parent.name == "handlers" and not known:
                 found.append(f"{source.name}: button to unknown command {command}")
     for key in DYNAMIC_KEYS:

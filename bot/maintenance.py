@@ -7,7 +7,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from db import conversations, outbox
+from db import broadcasts, conversations, jobs, outbox
 from db.clock import utcnow
 from db.engine import Database
 
@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 # Telegram redelivers for at most a day; a week of update ids is ample.
 KEEP_UPDATE_IDS = timedelta(days=7)
 KEEP_SENT_MESSAGES = timedelta(days=7)
+# Job keys are per five minutes or per day: a month of them guards every period still open.
+KEEP_JOB_RUNS = timedelta(days=30)
+KEEP_DRAFTS = timedelta(days=7)  # broadcast drafts abandoned half-written
 
 
 def tidy(db: Database) -> tuple[int, int]:
@@ -23,6 +26,8 @@ def tidy(db: Database) -> tuple[int, int]:
     with db.transaction() as session:
         ids = conversations.prune_processed(session, KEEP_UPDATE_IDS, now)
         sent = outbox.prune_sent(session, KEEP_SENT_MESSAGES, now)
+        jobs.prune(session, KEEP_JOB_RUNS, now)
+        broadcasts.prune_drafts(session, KEEP_DRAFTS, now)
     return ids, sent
 
 

@@ -23,6 +23,16 @@ class Blocked(Exception):
     """The platform refuses this recipient for good (the user blocked the bot)."""
 
 
+class Rejected(Exception):
+    """The platform will never take this message as it is (a bad request): not retried,
+    and the recipient is not blamed."""
+
+
+class NotNow(Exception):
+    """The channel may not message this resident now (e.g. Zalo outside its window): the
+    message waits for the resident's next message instead of failing."""
+
+
 class RetryLater(Exception):
     """A passing failure; `after` seconds if the platform said so (429), else back off."""
 
@@ -43,8 +53,11 @@ class OutboxSender:
         transports: dict[str, Transport],
         batch: int = 50,
         idle_seconds: float = 1.0,
+        never_give_up: frozenset[str] = frozenset(),
     ) -> None:
         self.db, self.transports = db, transports
+        # Channels whose messages are retried until they go (the police chat's tip cards).
+        self.never_give_up = never_give_up
         self.batch, self.idle_seconds = batch, idle_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -67,13 +80,18 @@ class OutboxSender:
                 await self.transports[row.channel](row)
             except Blocked as error:
                 await asyncio.to_thread(self._finish, row.id, blocked=str(error))
+            except NotNow:
+                await asyncio.to_thread(self._wait, row.id)
+            except Rejected as error:
+                if row.channel in self.never_give_up:  # e.g. a wrong police chat id, fixable
+                    await asyncio.to_thread(self._retry, row, RetryLater(None, str(error)))
+                else:
+                    await asyncio.to_thread(self._reject, row.id, str(error))
             except RetryLater as error:
-                await asyncio.to_thread(self._retry, row.id, row.attempts, error)
+                await asyncio.to_thread(self._retry, row, error)
             except Exception as error:  # a bug in a transport must not stop the others
                 log.exception("sending outbox row %s failed", row.id)
-                await asyncio.to_thread(
-                    self._retry, row.id, row.attempts, RetryLater(None, repr(error))
-                )
+                await asyncio.to_thread(self._retry, row, RetryLater(None, repr(error)))
             else:
                 await asyncio.to_thread(self._finish, row.id, blocked=None)
         return len(rows)
@@ -89,6 +107,17 @@ class OutboxSender:
             else:
                 outbox.mark_blocked(session, outbox_id, blocked)
 
-    def _retry(self, outbox_id: int, attempts: int, error: RetryLater) -> None:
+    def _reject(self, outbox_id: int, reason: str) -> None:
         with self.db.transaction() as session:
-            outbox.mark_retry(session, outbox_id, error.reason, utcnow() + error.delay(attempts))
+            outbox.mark_failed(session, outbox_id, reason)
+
+    def _wait(self, outbox_id: int) -> None:
+        with self.db.transaction() as session:
+            outbox.mark_waiting(session, outbox_id)
+
+    def _retry(self, row: Outbox, error: RetryLater) -> None:
+        assert row.id is not None
+        retry_at = utcnow() + error.delay(row.attempts)
+        give_up_after = None if row.channel in self.never_give_up else outbox.GIVE_UP_AFTER
+        with self.db.transaction() as session:
+            outbox.mark_retry(session, row.id, error.reason, retry_at, give_up_after)

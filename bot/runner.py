@@ -14,15 +14,21 @@ import uvicorn
 
 import content
 from bot import maintenance
+from bot.broadcaster import Broadcaster, BulkSend
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo_bot import ZaloBotChannel
+from bot.channels.zalo_oa import ZaloOAChannel
+from bot.channels.zalo_tokens import ZaloTokens
 from bot.outbox_sender import OutboxSender, Transport
+from bot.scheduler import Plan, Scheduler
 from bot.settings import Settings
-from bot.web import create_app
+from bot.web import Routes, create_app
 from bot.wiring import build_dispatcher, open_database
 from db import secrets
 from db.clock import utcnow
 from db.engine import Database
-from handlers import triage
+from handlers import police
+from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,10 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield  # SIGINT/SIGTERM belong to serve(), which stops everything in order
+
+
+def plan(settings: Settings) -> Plan:
+    return Plan(settings.digest_at, settings.tip_weekday, settings.tip_at)
 
 
 def run(settings: Settings) -> None:
@@ -53,31 +63,25 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(signum, stop.set)
     db = await asyncio.to_thread(open_database, settings)
     dispatcher = build_dispatcher(settings, db)
-    telegram = TelegramChannel(
-        token=settings.telegram_bot_token,
-        api_root=settings.telegram_api_url,
-        db=db,
-        dispatcher=dispatcher,
-        content=content.load(),
-        evidence_max_bytes=settings.limits.evidence_max_bytes,
-        police_chat_id=int(settings.police_chat_id) if settings.police_chat_id else None,
+    words = content.load()
+    channels = Channels(settings, db, dispatcher, words)
+    await channels.start()
+    sender = OutboxSender(db, channels.transports(), never_give_up=frozenset({police.POLICE}))
+    scheduler = Scheduler(db, words, plan(settings), settings.jobs_every_seconds)
+    scheduler.start()
+    broadcaster = Broadcaster(
+        db, channels.bulk(), settings.broadcast_rate, busy=channels.replying, content=words
     )
-    await telegram.start()
-    transports: dict[str, Transport] = {"telegram": telegram.send_outbox}
-    if settings.police_chat_id:  # without a police chat, tip cards wait in the outbox
-        transports[triage.POLICE] = telegram.send_outbox
-    sender = OutboxSender(db, transports)
     tasks = [
         asyncio.create_task(sender.run(stop), name="outbox"),
+        asyncio.create_task(broadcaster.run(stop), name="broadcasts"),
         asyncio.create_task(maintenance.run(db, stop), name="maintenance"),
     ]
     server: uvicorn.Server | None = None
-    if settings.telegram_webhook_url:
-        secret = await asyncio.to_thread(webhook_secret, settings, db)
-        path = urlsplit(settings.telegram_webhook_url).path or "/telegram"
-        app = create_app(db, telegram, telegram_path=path, telegram_secret=secret)
+    routes = await channels.webhooks(settings, db)
+    if routes.any:
         config = uvicorn.Config(
-            app,
+            create_app(db, routes),
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
@@ -85,15 +89,138 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
         server = _Server(config)
         tasks.append(asyncio.create_task(server.serve(), name="web"))
-        await telegram.set_webhook(settings.telegram_webhook_url, secret)
-        log.info("Telegram webhook at %s", settings.telegram_webhook_url)
-    else:
-        tasks.append(asyncio.create_task(telegram.poll(stop), name="polling"))
-        log.info("Telegram polling started as @%s", telegram.username)
-    print(f"canhgiac: running as @{telegram.username}", flush=True)
+    tasks += channels.pollers(stop)
+    print(f"canhgiac: running as {channels.names()}", flush=True)
     await stop.wait()
     if server is not None:
         server.should_exit = True
+    scheduler.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await telegram.stop()
+    await channels.stop()
     db.dispose()
+
+
+class Channels:
+    """The messengers configured in settings, started and stopped together."""
+
+    def __init__(
+        self, settings: Settings, db: Database, dispatcher: Dispatcher, words: content.Content
+    ) -> None:
+        self.settings = settings
+        cap = settings.limits.evidence_max_bytes
+        self.telegram = (
+            TelegramChannel(
+                token=settings.telegram_bot_token,
+                api_root=settings.telegram_api_url,
+                db=db,
+                dispatcher=dispatcher,
+                content=words,
+                evidence_max_bytes=cap,
+                police_chat_id=int(settings.police_chat_id) if settings.police_chat_id else None,
+            )
+            if settings.telegram_bot_token
+            else None
+        )
+        self.zalo_oa = (
+            ZaloOAChannel(
+                db=db,
+                dispatcher=dispatcher,
+                content=words,
+                tokens=ZaloTokens(
+                    db,
+                    app_id=settings.zalo_oa_app_id,
+                    secret_key=settings.zalo_oa_secret_key,
+                    oauth_url=settings.zalo_oauth_url,
+                    first_refresh_token=settings.zalo_oa_refresh_token,
+                ),
+                app_id=settings.zalo_oa_app_id,
+                secret_key=settings.zalo_oa_secret_key,
+                api_url=settings.zalo_api_url,
+                evidence_max_bytes=cap,
+                replay_window=settings.zalo_replay_seconds,
+            )
+            if settings.zalo_oa
+            else None
+        )
+        self.zalo_bot = (
+            ZaloBotChannel(
+                token=settings.zalo_bot_token,
+                api_url=settings.zalo_bot_api_url,
+                db=db,
+                dispatcher=dispatcher,
+                content=words,
+                evidence_max_bytes=cap,
+            )
+            if settings.zalo_bot_token
+            else None
+        )
+
+    def _all(self) -> list[TelegramChannel | ZaloOAChannel | ZaloBotChannel]:
+        return [c for c in (self.telegram, self.zalo_oa, self.zalo_bot) if c is not None]
+
+    async def start(self) -> None:
+        for channel in self._all():
+            await channel.start()
+
+    async def stop(self) -> None:
+        for channel in self._all():
+            await channel.stop()
+
+    def names(self) -> str:
+        names = [f"@{self.telegram.username}"] if self.telegram else []
+        names += ["zalo_oa"] if self.zalo_oa else []
+        names += ["zalo_bot"] if self.zalo_bot else []
+        return ", ".join(names)
+
+    def transports(self) -> dict[str, Transport]:
+        found: dict[str, Transport] = {}
+        if self.telegram:
+            found["telegram"] = self.telegram.send_outbox
+            if self.settings.police_chat_id:  # without one, tip cards wait in the outbox
+                found[police.POLICE] = self.telegram.send_outbox
+        if self.zalo_oa:
+            found["zalo_oa"] = self.zalo_oa.send_outbox
+        if self.zalo_bot:
+            found["zalo_bot"] = self.zalo_bot.send_outbox
+        return found
+
+    def bulk(self) -> dict[str, BulkSend]:
+        found: dict[str, BulkSend] = {}
+        if self.telegram:
+            found["telegram"] = self.telegram.send_broadcast
+        if self.zalo_oa:
+            found["zalo_oa"] = self.zalo_oa.send_broadcast
+        if self.zalo_bot:
+            found["zalo_bot"] = self.zalo_bot.send_broadcast
+        return found
+
+    def replying(self) -> bool:
+        return bool(self.telegram and self.telegram.replying())
+
+    async def webhooks(self, settings: Settings, db: Database) -> Routes:
+        routes = Routes(zalo_oa=self.zalo_oa)
+        if self.telegram and settings.telegram_webhook_url:
+            routes.telegram = self.telegram
+            routes.telegram_secret = await asyncio.to_thread(webhook_secret, settings, db)
+            routes.telegram_path = urlsplit(settings.telegram_webhook_url).path or "/telegram"
+            await self.telegram.set_webhook(settings.telegram_webhook_url, routes.telegram_secret)
+        if self.zalo_bot and settings.zalo_bot_webhook_url:
+            routes.zalo_bot = self.zalo_bot
+            routes.zalo_bot_secret = await asyncio.to_thread(zalo_bot_secret, settings, db)
+            await self.zalo_bot.set_webhook(settings.zalo_bot_webhook_url, routes.zalo_bot_secret)
+        return routes
+
+    def pollers(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        tasks = []
+        if self.telegram and not self.settings.telegram_webhook_url:
+            tasks.append(asyncio.create_task(self.telegram.poll(stop), name="telegram"))
+        if self.zalo_bot and not self.settings.zalo_bot_webhook_url:
+            tasks.append(asyncio.create_task(self.zalo_bot.poll(stop), name="zalo_bot"))
+        return tasks
+
+
+def zalo_bot_secret(settings: Settings, db: Database) -> str:
+    if settings.zalo_bot_webhook_secret:
+        return settings.zalo_bot_webhook_secret
+    with db.transaction() as session:
+        return secrets.get_or_create(session, "zalo_bot_webhook_secret", utcnow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -38,6 +39,20 @@ def _float(name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from error
 
 
+def _url(name: str, default: str) -> str:
+    return (os.environ.get(name, "").strip() or default).rstrip("/")
+
+
+def _clock_time(name: str, default: time) -> time:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return time.fromisoformat(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a time of day like 07:30, got {raw!r}") from error
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -52,10 +67,37 @@ class Settings:
     terminal_user: str
     log_level: str
     limits: Limits
+    # The police chat's morning digest, Vietnam time; and how often due work is looked for.
+    digest_at: time = time(7, 30)
+    jobs_every_seconds: float = 30.0
+    # Broadcast pace (messages/second overall) and the weekly tip's day (1 = Monday) and hour.
+    # Zalo: the ward's Official Account and/or a Zalo Bot (empty: not used).
+    zalo_oa_app_id: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_oa_refresh_token: str = ""
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_replay_seconds: float = 300.0
+    zalo_bot_token: str = ""
+    zalo_bot_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_webhook_url: str = ""
+    zalo_bot_webhook_secret: str = ""
+    broadcast_rate: float = 25.0
+    tip_weekday: int = 1
+    tip_at: time = time(9, 0)
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def zalo_oa(self) -> bool:
+        return bool(self.zalo_oa_app_id and self.zalo_oa_secret_key)
+
+    @property
+    def messenger(self) -> bool:
+        """Some messenger is configured: `canhgiac run` serves it (else the terminal chat)."""
+        return bool(self.telegram_bot_token or self.zalo_oa or self.zalo_bot_token)
 
 
 def load(env_file: str | Path | None = ".env") -> Settings:
@@ -77,6 +119,21 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         police_chat_id=get("POLICE_CHAT_ID", "").strip(),
         terminal_user=get("TERMINAL_USER", "").strip() or "local",
         log_level=get("LOG_LEVEL", "INFO").strip().upper(),
+        digest_at=_clock_time("DIGEST_AT", time(7, 30)),
+        jobs_every_seconds=_float("JOBS_EVERY_SECONDS", 30.0),
+        zalo_oa_app_id=get("ZALO_OA_APP_ID", "").strip(),
+        zalo_oa_secret_key=get("ZALO_OA_SECRET_KEY", "").strip(),
+        zalo_oa_refresh_token=get("ZALO_OA_REFRESH_TOKEN", "").strip(),
+        zalo_api_url=_url("ZALO_API_URL", "https://openapi.zalo.me"),
+        zalo_oauth_url=_url("ZALO_OAUTH_URL", "https://oauth.zaloapp.com"),
+        zalo_replay_seconds=_float("ZALO_REPLAY_SECONDS", 300.0),
+        zalo_bot_token=get("ZALO_BOT_TOKEN", "").strip(),
+        zalo_bot_api_url=_url("ZALO_BOT_API_URL", "https://bot-api.zaloplatforms.com"),
+        zalo_bot_webhook_url=get("ZALO_BOT_WEBHOOK_URL", "").strip(),
+        zalo_bot_webhook_secret=get("ZALO_BOT_WEBHOOK_SECRET", "").strip(),
+        broadcast_rate=_float("BROADCAST_RATE", 25.0),
+        tip_weekday=_int("WEEKLY_TIP_DAY", 1, 1),
+        tip_at=_clock_time("WEEKLY_TIP_AT", time(9, 0)),
         limits=Limits(
             reports_per_day=_int("REPORTS_PER_DAY", 10, 1),
             code_lookups_per_hour=_int("CODE_LOOKUPS_PER_HOUR", 10, 1),
@@ -97,6 +154,14 @@ def _check(settings: Settings) -> None:
         raise SettingsError(
             "TELEGRAM_WEBHOOK_SECRET must be 16–256 characters of A-Z, a-z, 0-9, _ and -"
         )
+    if bool(settings.zalo_oa_app_id) != bool(settings.zalo_oa_secret_key):
+        raise SettingsError("ZALO_OA_APP_ID and ZALO_OA_SECRET_KEY go together")
+    if not 0 < settings.broadcast_rate <= 1000:
+        raise SettingsError("BROADCAST_RATE must be above 0 and at most 1000 messages/second")
+    if settings.tip_weekday > 7:
+        raise SettingsError("WEEKLY_TIP_DAY must be 1 (Monday) to 7 (Sunday)")
+    if settings.jobs_every_seconds <= 0:
+        raise SettingsError("JOBS_EVERY_SECONDS must be above 0")
     if settings.police_chat_id and not settings.police_chat_id.lstrip("-").isdigit():
         raise SettingsError("POLICE_CHAT_ID must be a Telegram chat id, e.g. -1001234567890")
     if (

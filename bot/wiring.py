@@ -17,8 +17,12 @@ def open_database(settings: Settings) -> Database:
     return Database(settings.database_url)
 
 
+# Channels that may message a resident only within a while of the resident's last message.
+WINDOWED = frozenset({"zalo_oa"})
+
+
 def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
-    return Dispatcher(db, content.load(), settings.limits)
+    return Dispatcher(db, content.load(), settings.limits, windowed=WINDOWED)
 
 
 def configure_logging(settings: Settings) -> None:

@@ -45,6 +45,8 @@ class Resident(SQLModel, table=True):
     subscribed_at: datetime | None = None
     # The platform refused delivery (user blocked the bot): stop trying.
     blocked: bool = False
+    # Opted in to the weekly awareness tip (besides alerts).
+    weekly_tips: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -84,6 +86,8 @@ class Report(SQLModel, table=True):
     # The tip card in the police chat, edited in place as the report moves.
     card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     claimed_by: int | None = Field(default=None, foreign_key="officer.id")
+    # Handed up to the ward's leads (by an officer, or unclaimed past an urgent deadline).
+    escalated_at: datetime | None = None
 
 
 class Officer(SQLModel, table=True):
@@ -197,3 +201,60 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_by: int | None = Field(default=None, foreign_key="officer.id")
     used_at: datetime | None = None
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's run for one period (a day's digest, a report's fifth-minute
+    reminder): the key is taken with the run's messages in one transaction, so a job
+    fires once however many processes tick, and again after a crash before commit."""
+
+    __tablename__ = "job_run"
+    key: str = Field(max_length=64, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Broadcast(SQLModel, table=True):
+    """An alert to subscribers: written by staff, approved by a lead, sent at the platform's
+    pace. Status: cho_duyet → da_duyet → dang_gui → da_gui, or tu_choi / da_huy."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="alert", max_length=8)  # "alert", or "tip" (the weekly tip)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    link_url: str | None = Field(default=None, max_length=512)
+    link_label: str | None = Field(default=None, max_length=64)
+    # "all", "area:<code>" or "channel:<name>".
+    audience: str = Field(default="all", max_length=48)
+    send_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="cho_duyet", max_length=12, index=True)
+    author_id: int | None = Field(default=None, foreign_key="officer.id")
+    author: str = Field(max_length=128)
+    decided_by: str | None = Field(default=None, max_length=128)
+    decided_at: datetime | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """One broadcast to one resident: claimed, sent and marked on its own, so a crash or a
+    second worker neither skips nor repeats anyone."""
+
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "resident_id"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=64)
+    # pending → sent | blocked | failed; "waiting" until the resident writes again (channels
+    # that may only answer recent contacts).
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=255)

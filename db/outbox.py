@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, update
+from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, col, select
 
+from db.leases import due_and_free
 from db.models import Outbox, Resident
 
 REPLY, BULK = 0, 10  # priorities: an answer someone waits for goes before any broadcast
 PENDING, SENT, FAILED, BLOCKED = "pending", "sent", "failed", "blocked"
+WAITING = "waiting"  # for the resident's next message (channels with a reply window)
+# Attempts before a message to a resident is given up (backoff reaches 10 minutes by then).
+GIVE_UP_AFTER = 20
 
 
 def enqueue(
@@ -51,14 +55,13 @@ def claim_due(
         .where(
             Outbox.status == PENDING,
             col(Outbox.channel).in_(channels),
-            col(Outbox.next_attempt_at) <= now,
-            or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now),
+            *due_and_free(Outbox, now),
         )
         .order_by(col(Outbox.priority), col(Outbox.id))
         .limit(limit)
+        # Other workers skip what this one is taking (PostgreSQL; SQLite has one writer).
+        .with_for_update(skip_locked=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     rows = list(session.exec(query).all())
     for row in rows:
         row.lease_until = now + lease
@@ -86,8 +89,13 @@ def prune_sent(session: Session, older_than: timedelta, now: datetime) -> int:
 
 
 def mark_retry(
-    session: Session, outbox_id: int, error: str, retry_at: datetime, give_up_after: int = 20
+    session: Session,
+    outbox_id: int,
+    error: str,
+    retry_at: datetime,
+    give_up_after: int | None = GIVE_UP_AFTER,
 ) -> None:
+    """Try again at `retry_at`; after `give_up_after` attempts (None: never) mark it failed."""
     row = session.get(Outbox, outbox_id)
     if row is None:
         return
@@ -95,7 +103,7 @@ def mark_retry(
     row.last_error = error[:255]
     row.lease_until = None
     row.next_attempt_at = retry_at
-    if row.attempts >= give_up_after:
+    if give_up_after is not None and row.attempts >= give_up_after:
         row.status = FAILED
 
 
@@ -109,4 +117,30 @@ def mark_blocked(session: Session, outbox_id: int, error: str) -> None:
         update(Resident)
         .where(col(Resident.channel) == row.channel, col(Resident.user_id) == row.recipient)
         .values(blocked=True)
+    )
+
+
+def mark_failed(session: Session, outbox_id: int, error: str) -> None:
+    """Never deliverable as it is: kept for the record, not retried."""
+    row = session.get(Outbox, outbox_id)
+    if row is not None:
+        row.status, row.last_error, row.lease_until = FAILED, error[:255], None
+
+
+def mark_waiting(session: Session, outbox_id: int) -> None:
+    row = session.get(Outbox, outbox_id)
+    if row is not None:
+        row.status, row.lease_until = WAITING, None
+
+
+def release_waiting(session: Session, channel: str, recipient: str, now: datetime) -> None:
+    """The resident wrote again: what waited for that is due now."""
+    session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.status) == WAITING,
+            col(Outbox.channel) == channel,
+            col(Outbox.recipient) == recipient,
+        )
+        .values(status=PENDING, next_attempt_at=now, lease_until=None)
     )

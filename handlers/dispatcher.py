@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from content import Content
-from db import conversations, outbox
+from db import broadcasts, conversations, outbox
 from db.clock import utcnow
 from db.engine import Database
 from handlers.router import FLOWS, choice_key, route
@@ -35,9 +35,17 @@ class Handled:
 
 class Dispatcher:
     def __init__(
-        self, db: Database, content: Content, limits: Limits, clock: Callable[[], datetime] = utcnow
+        self,
+        db: Database,
+        content: Content,
+        limits: Limits,
+        clock: Callable[[], datetime] = utcnow,
+        windowed: frozenset[str] = frozenset(),
     ) -> None:
         self.db, self.content, self.limits, self.clock = db, content, limits, clock
+        # Channels that may message a resident only soon after the resident wrote: alerts
+        # that could not go out wait, and are released by the resident's next message.
+        self.windowed = windowed
 
     def handle(self, msg: Incoming) -> Handled:
         try:
@@ -55,6 +63,9 @@ class Dispatcher:
             if not conversations.first_time(session, msg.channel, msg.update_id, now):
                 return Handled(duplicate=True)
             conversation = conversations.lock(session, msg.channel, msg.user_id, now)
+            if msg.channel in self.windowed:
+                broadcasts.release_waiting(session, msg.channel, msg.user_id, now)
+                outbox.release_waiting(session, msg.channel, msg.user_id, now)
             state = State.from_json(conversation.state)
             ctx = Context(session=session, content=self.content, now=now, limits=self.limits)
             if failed:

@@ -28,6 +28,8 @@ class Step:
     accept: Accept
     # Whether "back" may leave this step (not from a step that already saved something).
     can_go_back: bool = True
+    # Whether the step wants photos (elsewhere a photo is answered "not used here").
+    takes_photos: bool = False
 
 
 @dataclass
@@ -38,12 +40,14 @@ class Flow:
     # Called after every turn spent in this flow (e.g. to note where a draft stands).
     after_turn: Callable[[State], None] | None = None
 
-    def step(self, name: str, *, can_go_back: bool = True) -> Callable[[Accept], Accept]:
+    def step(
+        self, name: str, *, can_go_back: bool = True, takes_photos: bool = False
+    ) -> Callable[[Accept], Accept]:
         """Register `accept` under name; its prompt is the function named prompt_<name>."""
 
         def register(accept: Accept) -> Accept:
             prompt = accept.__globals__[f"prompt_{name}"]
-            self.steps[name] = Step(prompt, accept, can_go_back)
+            self.steps[name] = Step(prompt, accept, can_go_back, takes_photos)
             return accept
 
         return register

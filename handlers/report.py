@@ -11,6 +11,7 @@ from db import reports, residents
 from db.clock import to_vietnam
 from db.identifiers import ParsedIdentifier, bank_account, phone
 from db.models import Evidence
+from handlers import police
 from handlers.extract import extract, find_bank, mentions_urgency
 from handlers.flow import Answer, Flow, choice, enter, finish, goto, rows, stay
 from handlers.menu import hotline_lines, menu_reply
@@ -362,7 +363,7 @@ def prompt_evidence(ctx: Context, state: State) -> list[Reply]:
     return _ask(ctx, state, "report.ask_evidence", [choice(state, "done", label)])
 
 
-@FLOW.step("evidence")
+@FLOW.step("evidence", takes_photos=True)
 def evidence(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
     if answer.value == "done":
@@ -501,15 +502,9 @@ def confirm(ctx: Context, state: State, answer: Answer) -> Outcome:
         ack_within=_ack_within(ctx, bool(draft.get("urgent"))),
         resolve_within=timedelta(days=ctx.limits.resolve_days),
     )
-    ctx.effects.append(
-        {
-            "channel": "police",
-            "recipient": "police",
-            "kind": "report_card",
-            "payload": {"report_id": report.id},
-            "report_id": report.id,
-        }
-    )
+    ctx.effects.append(police.card(report))
+    if draft["evidence"]:
+        ctx.effects.append(police.album(report))
     state.draft = None
     finish(state)
     saved = ctx.content.text("report.saved", code=report.receipt_code)

@@ -6,8 +6,12 @@ import re
 from collections.abc import Callable
 
 from content import fold
+from db import reports
 from handlers import (
     awareness,
+    broadcast,
+    casework,
+    followup,
     lookup,
     menu,
     privacy,
@@ -53,17 +57,39 @@ COMMANDS: dict[str, Command] = {
     "xoadulieu": privacy.start,
     "huy": cancel,
 }
+# Reached from buttons and notices, not listed in the menu.
+UNLISTED_COMMANDS: dict[str, Command] = {
+    "bosung": followup.start,
+    "meohangtuan": broadcast.weekly_tips,
+}
 # The officers' commands: not in the residents' menu; each checks the sender's role.
 OFFICER_COMMANDS: dict[str, Command] = {
     "hangdoi": queue.queue,
     "xem": queue.show,
     "thongke": queue.figures,
+    "giao": queue.assign,
+    "canbo": queue.roster,
+    "phatthanh": broadcast.start,
+    "duyet": broadcast.approve,
+    "tuchoi": broadcast.reject,
+    "bantin": broadcast.status,
+    "huybantin": broadcast.cancel,
     "moi": staff.invite,
     "dangnhap": staff.login,
 }
 FLOWS: dict[str, Flow] = {
     f.name: f
-    for f in (report.FLOW, lookup.FLOW, track.FLOW, quiz.FLOW, subscribe.FLOW, privacy.FLOW)
+    for f in (
+        report.FLOW,
+        lookup.FLOW,
+        track.FLOW,
+        quiz.FLOW,
+        subscribe.FLOW,
+        privacy.FLOW,
+        followup.FLOW,
+        casework.FLOW,
+        broadcast.FLOW,
+    )
 }
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -94,7 +120,7 @@ def route(ctx: Context, state: State, msg: Incoming, text: str, payload: str | N
 def _run_command(ctx: Context, state: State, msg: Incoming, name: str, arg: str) -> Outcome:
     if name == "start" and arg.lower() in COMMANDS and arg.lower() != "start":
         name, arg = arg.lower(), ""  # deep link: t.me/<bot>?start=totgiac
-    handler = COMMANDS.get(name) or OFFICER_COMMANDS.get(name)
+    handler = COMMANDS.get(name) or UNLISTED_COMMANDS.get(name) or OFFICER_COMMANDS.get(name)
     if handler is None:
         notice = ctx.content.text("common.unknown_command", command=f"/{name}")
         flow = FLOWS.get(state.flow or "")
@@ -116,7 +142,7 @@ def _in_flow(
     if value == "back":
         return back(ctx, state, flow, ctx.content.text("common.no_back"))
     answer = Answer(text=text, value=value, attachments=msg.attachments, message=msg)
-    if value is None and msg.attachments and state.step != "evidence":
+    if value is None and msg.attachments and not flow.steps[state.step or ""].takes_photos:
         return stay(ctx, state, flow, ctx.content.text("common.attachment_ignored"))
     if value is None and not text and not msg.attachments:
         return stay(ctx, state, flow, ctx.content.text("common.empty"))
@@ -144,10 +170,14 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
             nav(label("buttons.menu"), "/start"),
         )
         return state, [Reply(ctx.content.text("common.forwarded"), buttons)]
+    # A receipt code can look like a number ("EH74-6878"): an existing code wins.
+    code = parse_receipt_code(text)
+    if code and reports.by_code(ctx.session, code) is not None:
+        return track.by_code(ctx, state, msg, text)
     verdict = lookup.answer_for(ctx, text)
     if verdict is not None:
         return state, verdict
-    if parse_receipt_code(text):
+    if code:
         return track.by_code(ctx, state, msg, text)
     return state, [menu_reply(ctx.content, ctx.content.text("common.not_understood"))]
 

@@ -10,11 +10,7 @@ from handlers.types import Context, Incoming, Outcome, Reply, State
 
 def invite(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     """/moi <role>: an admin gets a code for a new officer, valid 24 hours, usable once."""
-    admin = (
-        officers.by_telegram(ctx.session, int(msg.user_id))
-        if msg.channel == "telegram" and msg.user_id.isdigit()
-        else None
-    )
+    admin = officers.by_sender(ctx.session, msg.channel, msg.user_id)
     if admin is None or admin.role != officers.ADMIN:
         return state, [Reply(ctx.content.text("staff.not_admin"))]
     role = arg.strip().lower()

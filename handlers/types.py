@@ -41,7 +41,11 @@ class Incoming:
 @dataclass(frozen=True)
 class Button:
     label: str
-    payload: str
+    payload: str  # a command, a flow choice, or a web address to open
+
+    @property
+    def is_link(self) -> bool:
+        return self.payload.startswith(("https://", "http://"))
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,17 @@ class Reply:
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    # A stored picture to show with the text ("broadcast:<id>"); the channel fetches it.
+    image: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "buttons": [[[b.label, b.payload] for b in row] for row in self.buttons],
         }
+        if self.image:
+            data["image"] = self.image
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
@@ -63,7 +72,7 @@ class Reply:
             tuple(Button(label, payload) for label, payload in row)
             for row in data.get("buttons", [])
         )
-        return cls(text=data["text"], buttons=rows)
+        return cls(text=data["text"], buttons=rows, image=data.get("image"))
 
 
 @dataclass

@@ -188,3 +188,20 @@ def test_forwarded_message_can_start_a_report(dispatcher) -> None:
         "vnpt-thanhtoan.top" in chat.text and "0912 345 678" in chat.text
     )  # straight to identifiers
     assert chat.state().draft["account"].startswith("Bạn nợ cước")
+
+
+def test_a_receipt_code_that_looks_like_a_number_is_still_a_code(
+    chat: Chat, dispatcher, db
+) -> None:
+    from sqlmodel import select
+
+    from db.models import Report
+
+    code = _report(chat, "Người lạ gọi báo trúng thưởng xe máy, đòi phí nhận thưởng")
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+        report.receipt_code = code = "EH74-6878"  # six digits in a row, like an account
+    Chat(dispatcher, user="someone-else").send(code)
+    stranger = Chat(dispatcher, user="another")
+    stranger.send(code)
+    assert "Trạng thái" in stranger.text

@@ -169,6 +169,27 @@ async def test_server_errors_are_retried_by_the_outbox(
         assert row.status == "sent" and row.attempts >= 1
 
 
+async def test_a_bad_request_is_not_retried_and_blames_nobody(
+    fake: FakeTelegram, running, db: Database
+) -> None:
+    user = TelegramUser(fake, 5010)
+    await user.say("/dangky")
+    await user.press("Không chọn")
+    fake.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+    fake.push(text_update(5010, "/trogiup"))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        with db.transaction() as session:
+            if session.exec(select(Outbox).where(Outbox.status == "failed")).first():
+                break
+    await asyncio.sleep(1.5)  # an outbox cycle: nothing is retried
+    with db.transaction() as session:
+        failed = session.exec(select(Outbox).where(Outbox.status == "failed")).one()
+        assert failed.attempts == 0 and "chat not found" in (failed.last_error or "").lower()
+        assert not session.exec(select(Resident)).one().blocked
+    assert not any("Đường dây nóng" in s.text for s in user.inbox())
+
+
 async def test_a_user_who_blocked_the_bot_is_marked(
     fake: FakeTelegram, running, db: Database
 ) -> None:

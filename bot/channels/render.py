@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
-from handlers.types import Reply
+from handlers.types import Button, Reply
 
 _TAG = re.compile(r"</?(?:b|i)>")
 
@@ -51,3 +52,56 @@ def split(text: str, limit: int) -> list[str]:
     if current.strip():
         pieces.append(current.strip("\n"))
     return pieces
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What a channel can show: how many buttons on a message (0: none), the longest text,
+    and whether it understands the core's small HTML subset."""
+
+    buttons: int
+    max_text: int
+    html: bool
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One message to send: text, and the buttons it carries (already within the limits)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+def fit(replies: list[Reply], abilities: Abilities) -> list[list[Piece]]:
+    """The core's replies as this channel's messages. Options are numbered across the turn in
+    the order the dispatcher stored them, so a typed "2" means the same as the second button;
+    where a message has more options than the channel shows as buttons (or it has none), the
+    options become numbered lines, and commands show how to type them. One list of messages
+    per reply (a long reply is split)."""
+    groups: list[list[Piece]] = []
+    number = 0
+    for reply in replies:
+        text = reply.text if abilities.html else plain(reply.text)
+        options = [button for row in reply.buttons for button in row]
+        as_buttons = 0 < len(options) <= abilities.buttons
+        lines = []
+        for button in options:
+            number += 1
+            if as_buttons:
+                continue
+            if button.is_link:
+                lines.append(f"🔗 {button.label}: {button.payload}")
+            elif button.payload.startswith("/"):
+                lines.append(f"  [{number}] {button.label} — {button.payload.split()[0]}")
+            else:
+                lines.append(f"  [{number}] {button.label}")
+        if lines:
+            text = text + "\n\n" + "\n".join(lines)
+        parts = split(text, abilities.max_text)
+        groups.append(
+            [
+                Piece(part, tuple(options) if as_buttons and index == len(parts) - 1 else ())
+                for index, part in enumerate(parts)
+            ]
+        )
+    return groups

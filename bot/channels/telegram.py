@@ -10,32 +10,40 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlmodel import col, select
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from bot.channels import delivery
+from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.keyed_lock import KeyedLock
+from bot.channels.polling import unless_stopped
 from bot.channels.render import split
-from bot.outbox_sender import Blocked, RetryLater
+from bot.channels.telegram_bulk import BulkSender
+from bot.outbox_sender import Blocked, Rejected, RetryLater
 from content import Content
 from db import outbox
 from db.clock import utcnow
 from db.engine import Database
-from db.models import Outbox, Report
-from handlers import triage
+from db.models import Broadcast, Delivery, Evidence, Outbox, Report
+from handlers import alerts, casework, police, triage
 from handlers.dispatcher import Dispatcher, Handled
 from handlers.router import COMMANDS
 from handlers.types import Attachment, Incoming, Reply
 
 # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta) now.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "telegram"
@@ -44,6 +52,7 @@ PUBLIC_IN_GROUPS = {"start", "canhgiac", "thudoan", "trogiup"}
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
 # Updates to receive; anything else (edits, reactions) is not for this bot.
 ALLOWED_UPDATES = ["message", "callback_query"]
+ALBUM_SIZE = 10  # photos per media group, Telegram's maximum
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -76,11 +85,15 @@ class TelegramChannel:
             # No overall cap on replies (interactive traffic); 429s are waited out and retried.
             .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
             .updater(None)  # we poll ourselves: see poll()
-            # httpcore scans its pool on every request: a small pool is faster than a big one.
-            .connection_pool_size(8)
+            .request(AiohttpRequest())
+            # Long polls hold their connection for up to POLL_TIMEOUT seconds.
+            .get_updates_request(AiohttpRequest(connections=1, read_timeout=POLL_TIMEOUT + 10))
             .build()
         )
         self.username = ""
+        self.bulk = BulkSender(token, api_root)
+        self._alert_key: tuple[Any, ...] | None = None
+        self._alert: dict[str, Any] = {}
         self._locks = KeyedLock()
         self._tasks: set[asyncio.Future[Any]] = set()
         self.up = False
@@ -94,6 +107,7 @@ class TelegramChannel:
     async def start(self) -> None:
         await self.app.initialize()
         await self.app.start()
+        await self.bulk.start()
         self.username = self.bot.username
         commands = [BotCommand(name, self.content.raw(f"commands.{name}")) for name in COMMANDS]
         await self.bot.set_my_commands(commands)
@@ -102,6 +116,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         self.up = False
         await self.drain()
+        await self.bulk.stop()
         await self.app.stop()
         await self.app.shutdown()
 
@@ -118,7 +133,7 @@ class TelegramChannel:
         failures = 0
         while not stop.is_set():
             try:
-                updates = await _unless_stopped(
+                updates = await unless_stopped(
                     self.bot.get_updates(
                         offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
                     ),
@@ -191,7 +206,7 @@ class TelegramChannel:
     def _triage_press(self, telegram_id: int, payload: str) -> triage.Outcome:
         now = utcnow()
         with self.db.transaction() as session:
-            outcome = triage.press(session, self.content, telegram_id, payload, now)
+            outcome = casework.press(session, self.content, telegram_id, payload, now)
             for effect in outcome.effects or []:
                 outbox.enqueue(session, now=now, **effect)
             return outcome
@@ -212,14 +227,47 @@ class TelegramChannel:
                         reply_markup=markup,
                     )
                 )
-            except RetryLater as error:
-                if "not modified" not in error.reason:
+            except Rejected as error:
+                if "not modified" in str(error):
+                    return
+                # Someone deleted the card in the group: post it afresh rather than retry forever.
+                if "not found" not in str(error).lower():
                     raise
-            return
+            else:
+                return
         posted = await self.bot.send_message(
             self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
         await self._blocking(self._remember_card, row.report_id, posted.message_id)
+
+    async def _send_beside_card(self, row: Outbox) -> None:
+        """A note or the evidence album, as replies to the report's card once it is posted."""
+        assert self.police_chat_id is not None
+        card_id, photos = await self._blocking(self._card_and_photos, row)
+        if row.report_id is not None and card_id is None:
+            raise RetryLater(5, "waiting for the tip card to be posted first")
+        beside = ReplyParameters(card_id, allow_sending_without_reply=True) if card_id else None
+        if row.kind == police.NOTE:
+            reply = Reply(str(row.payload.get("text", "")))
+            await self.send_reply(self.police_chat_id, reply, reply_to=beside)
+            return
+        for start in range(0, len(photos), ALBUM_SIZE):
+            media = [InputMediaPhoto(data) for data in photos[start : start + ALBUM_SIZE]]
+            await self._call(
+                self.bot.send_media_group(self.police_chat_id, media, reply_parameters=beside)
+            )
+
+    def _card_and_photos(self, row: Outbox) -> tuple[int | None, list[bytes]]:
+        with self.db.transaction() as session:
+            report = session.get(Report, row.report_id) if row.report_id else None
+            if report is None or row.kind != police.ALBUM:
+                return (report.card_message_id if report else None), []
+            found = session.exec(
+                select(Evidence.data)
+                .where(Evidence.report_id == report.id)
+                .order_by(col(Evidence.id))
+            ).all()
+            return report.card_message_id, list(found)
 
     def _card(self, report_id: int) -> tuple[Reply, int | None]:
         with self.db.transaction() as session:
@@ -247,6 +295,10 @@ class TelegramChannel:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._tasks.discard)
+
+    def replying(self) -> bool:
+        """Replies or presses are being delivered now: bulk sending gives way."""
+        return bool(self._tasks)
 
     async def drain(self) -> None:
         """Wait for every reply already taken to be sent (or handed to the outbox)."""
@@ -337,18 +389,41 @@ class TelegramChannel:
             try:
                 await self.send_reply(chat_id, reply if buttons else Reply(reply.text))
             except Blocked as error:
-                await asyncio.to_thread(self._blocked, outbox_id, str(error))
+                await asyncio.to_thread(delivery.settle, self.db, outbox_id, str(error))
                 return
+            except Rejected as error:
+                log.error("Telegram refused a reply for good: %s", error)
+                await asyncio.to_thread(delivery.fail, self.db, outbox_id, str(error))
+                continue
             except RetryLater as error:
                 rest = [later for _, later in pairs[index:]]
-                await asyncio.to_thread(self._release, rest, error)
+                await asyncio.to_thread(delivery.release, self.db, rest, error)
                 return
-            await self._blocking(self._sent, outbox_id)
+            await self._blocking(delivery.settle, self.db, outbox_id)
 
-    async def send_reply(self, chat_id: int, reply: Reply) -> None:
-        """One core reply as one or more messages (split under 4096), buttons on the last."""
-        pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+    async def send_reply(
+        self, chat_id: int, reply: Reply, reply_to: ReplyParameters | None = None
+    ) -> None:
+        """One core reply as one or more messages (split under 4096), buttons on the last;
+        with its picture first when it has one (the text as caption when it fits)."""
         markup = _keyboard(reply)
+        if reply.image:
+            photo = await self._blocking(self._image, reply.image)
+            fits = len(reply.text) <= MessageLimit.CAPTION_LENGTH
+            if photo is not None:
+                await self._call(
+                    self.bot.send_photo(
+                        chat_id,
+                        photo,
+                        caption=reply.text if fits else None,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup if fits else None,
+                        reply_parameters=reply_to,
+                    )
+                )
+                if fits:
+                    return
+        pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
         for number, piece in enumerate(pieces, 1):
             await self._call(
                 self.bot.send_message(
@@ -356,15 +431,64 @@ class TelegramChannel:
                     piece,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup if number == len(pieces) else None,
+                    reply_parameters=reply_to if number == 1 else None,
                 )
             )
 
+    def _image(self, ref: str) -> bytes | None:
+        """A stored picture by reference (today: a broadcast's photo)."""
+        kind, _, raw_id = ref.partition(":")
+        if kind != "broadcast" or not raw_id.isdigit():
+            return None
+        with self.db.transaction() as session:
+            found = session.get(Broadcast, int(raw_id))
+            return found.photo if found else None
+
+    async def send_broadcast(self, target: Delivery, broadcast: Broadcast) -> None:
+        """One alert to one resident, exactly as the core renders it (and as the preview
+        showed): picture, words, link button, one-tap unsubscribe."""
+        reply = alerts.render(self.content, broadcast)
+        if broadcast.photo and len(reply.text) <= MessageLimit.CAPTION_LENGTH:
+            # The photo is at hand: no database trip per recipient.
+            await self._call(
+                self.bot.send_photo(
+                    int(target.recipient),
+                    broadcast.photo,
+                    caption=reply.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=_keyboard(reply),
+                )
+            )
+            return
+        if broadcast.photo or len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
+            await self.send_reply(int(target.recipient), reply)
+            return
+        # The common case, one text message: the body is built once per alert.
+        await self.bulk.send(int(target.recipient), self._alert_body(broadcast, reply))
+
+    def _alert_body(self, broadcast: Broadcast, reply: Reply) -> dict[str, Any]:
+        key = (broadcast.id, broadcast.text, broadcast.link_url, broadcast.link_label)
+        if self._alert_key != key:
+            markup = _keyboard(reply)
+            self._alert_key = key
+            self._alert = {
+                "text": reply.text,
+                "parse_mode": ParseMode.HTML,
+                "reply_markup": markup.to_dict() if markup else None,
+            }
+        return self._alert
+
     async def send_outbox(self, row: Outbox) -> None:
         """The outbox sender's way out for this channel (and for the police chat)."""
-        if row.channel == triage.POLICE:
+        if row.channel == police.POLICE:
             try:
-                await self._send_card(row)
-            except TelegramError as error:
+                if row.kind == police.CARD:
+                    await self._send_card(row)
+                else:
+                    await self._send_beside_card(row)
+            except (TelegramError, Blocked, Rejected) as error:
+                # The police chat is never given up on (bot removed, chat migrated, outage):
+                # cards wait in the outbox, backing off, until it takes them again.
                 raise RetryLater(None, str(error)) from error
             return
         if row.kind == "reply":
@@ -379,37 +503,12 @@ class TelegramChannel:
             await send
         except Forbidden as error:
             raise Blocked(str(error)) from error
+        except BadRequest as error:  # the same request would fail the same way: no retry
+            raise Rejected(str(error)) from error
         except RetryAfter as error:
             raise RetryLater(retry_seconds(error), str(error)) from error
         except TelegramError as error:
             raise RetryLater(None, str(error)) from error
-
-    def _sent(self, outbox_id: int) -> None:
-        with self.db.connection() as conn:
-            outbox.mark_sent(conn, [outbox_id], utcnow())
-
-    def _release(self, outbox_ids: list[int], error: RetryLater) -> None:
-        """Hand the unsent rest of a turn to the outbox sender, all due at once (in order)."""
-        retry_at = utcnow() + error.delay(0)
-        with self.db.transaction() as session:
-            for outbox_id in outbox_ids:
-                outbox.mark_retry(session, outbox_id, error.reason, retry_at)
-
-    def _blocked(self, outbox_id: int, reason: str) -> None:
-        with self.db.transaction() as session:
-            outbox.mark_blocked(session, outbox_id, reason)
-
-
-async def _unless_stopped(call: Awaitable[Any], stop: asyncio.Event) -> Any:
-    """The call's result, or None if `stop` is set first (the call is then cancelled)."""
-    task = asyncio.ensure_future(call)
-    stopped = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        stopped.cancel()
-        return task.result()
-    task.cancel()
-    return None
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -417,7 +516,12 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
         return None
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(button.label, callback_data=button.payload) for button in row]
+            [
+                InlineKeyboardButton(button.label, url=button.payload)
+                if button.is_link
+                else InlineKeyboardButton(button.label, callback_data=button.payload)
+                for button in row
+            ]
             for row in reply.buttons
         ]
     )

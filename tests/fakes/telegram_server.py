@@ -9,6 +9,7 @@ event loop, so a bot under test can live in the test's loop or in another proces
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -138,7 +139,7 @@ class FakeTelegram:
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._changed: asyncio.Condition | None = None
-        self._window: list[float] = []
+        self._window: collections.deque[float] = collections.deque()
         self._thread = threading.Thread(target=self._run, daemon=True, name="fake-telegram")
         self._ready = threading.Event()
         self._stopping: asyncio.Event | None = None
@@ -392,7 +393,8 @@ class FakeTelegram:
         if self.rate_limit:
             now = time.monotonic()
             with self._lock:
-                self._window = [t for t in self._window if now - t < 1.0]
+                while self._window and now - self._window[0] >= 1.0:
+                    self._window.popleft()
                 if len(self._window) >= self.rate_limit:
                     self.too_many += 1
                     return self._error(429, "Too Many Requests: retry after 1", 1)

@@ -1,0 +1,87 @@
+"""What channels share around a turn: sending its replies as fitted pieces and recording each
+outcome (sent, refused for good, waiting, or handed to the outbox sender to retry, in order),
+and fetching a resident's photo within the size cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from bot.channels.render import Abilities, Piece, fit
+from bot.outbox_sender import Blocked, NotNow, RetryLater
+from db import outbox
+from db.clock import utcnow
+from db.engine import Database
+from handlers.dispatcher import Handled
+from handlers.types import Attachment
+
+
+def settle(db: Database, outbox_id: int, blocked: str | None = None) -> None:
+    """Sent (one Core UPDATE: measured the cheapest way), or refused for good."""
+    if blocked is None:
+        with db.connection() as conn:
+            outbox.mark_sent(conn, [outbox_id], utcnow())
+        return
+    with db.transaction() as session:
+        outbox.mark_blocked(session, outbox_id, blocked)
+
+
+def release(db: Database, outbox_ids: list[int], error: RetryLater) -> None:
+    retry_at = utcnow() + error.delay(0)
+    with db.transaction() as session:
+        for outbox_id in outbox_ids:
+            outbox.mark_retry(session, outbox_id, error.reason, retry_at)
+
+
+def wait(db: Database, outbox_id: int) -> None:
+    """The channel may not send it now: it waits for the resident's next message."""
+    with db.transaction() as session:
+        outbox.mark_waiting(session, outbox_id)
+
+
+def fail(db: Database, outbox_id: int, reason: str) -> None:
+    """The platform will never take it as it is: recorded, not retried."""
+    with db.transaction() as session:
+        outbox.mark_failed(session, outbox_id, reason)
+
+
+async def send_turn(
+    db: Database,
+    handled: Handled,
+    abilities: Abilities,
+    send: Callable[[Piece], Awaitable[None]],
+) -> None:
+    """A turn's replies, fitted together (option numbers run across the turn), each reply's
+    outbox row marked as it goes; on a passing failure the rest go to the outbox sender."""
+    groups = fit(handled.replies, abilities)
+    for index, (group, outbox_id) in enumerate(zip(groups, handled.outbox_ids, strict=True)):
+        try:
+            for piece in group:
+                await send(piece)
+        except Blocked as error:
+            await asyncio.to_thread(settle, db, outbox_id, str(error))
+        except NotNow:
+            await asyncio.to_thread(wait, db, outbox_id)
+        except RetryLater as error:
+            await asyncio.to_thread(release, db, handled.outbox_ids[index:], error)
+            return
+        else:
+            await asyncio.to_thread(settle, db, outbox_id)
+
+
+async def fetch_photo(session: aiohttp.ClientSession, url: str, cap: int) -> Attachment:
+    """A photo a resident sent, by its address; over `cap` bytes it is not kept (data None,
+    the size known), so the core can say why."""
+    try:
+        async with session.get(url) as response:
+            announced = int(response.headers.get("Content-Length") or 0)
+            if announced > cap:
+                return Attachment("photo", data=None, size=announced)
+            data = await response.content.read(cap + 1)
+    except (aiohttp.ClientError, ValueError):
+        return Attachment("photo", data=None)
+    if len(data) > cap:
+        return Attachment("photo", data=None, size=len(data))
+    return Attachment("photo", data=data, size=len(data))

@@ -1,0 +1,220 @@
+"""The ward's Zalo Official Account (Open API v3): signed webhook events in, customer-service
+messages out. It translates, never decides: every decision is the conversation core's."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+import aiohttp
+
+from bot.channels import delivery
+from bot.channels.keyed_lock import KeyedLock
+from bot.channels.render import Abilities, Piece, fit
+from bot.channels.zalo_tokens import ZaloTokens
+from bot.outbox_sender import NotNow, RetryLater
+from content import Content
+from db import residents
+from db.engine import Database
+from db.models import Broadcast, Delivery, Outbox
+from handlers import alerts
+from handlers.dispatcher import Dispatcher
+from handlers.types import Attachment, Button, Incoming, Reply
+
+log = logging.getLogger(__name__)
+CHANNEL = "zalo_oa"
+# Zalo shows few buttons on a message; titles up to 100 characters, payloads up to 1000.
+ABILITIES = Abilities(buttons=5, max_text=2000, html=False)
+INVALID_TOKEN, OUTSIDE_WINDOW = -216, -230
+# Quota and rate refusals: not retried in a loop; the message waits for the next contact.
+QUOTA_ERRORS = {-32, -240, -244}
+_FLOW_PAYLOAD = re.compile(r"^\d+:\w+:.+$", re.DOTALL)
+TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
+TOKEN_RECHECK = 300.0  # seconds between looks at the stored token
+
+
+class ZaloOAChannel:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        dispatcher: Dispatcher,
+        content: Content,
+        tokens: ZaloTokens,
+        app_id: str,
+        secret_key: str,
+        api_url: str,
+        evidence_max_bytes: int,
+        replay_window: float = 300.0,
+    ) -> None:
+        self.db, self.dispatcher, self.content, self.tokens = db, dispatcher, content, tokens
+        self.app_id, self.secret_key, self.api_url = app_id, secret_key, api_url
+        self.evidence_max_bytes, self.replay_window = evidence_max_bytes, replay_window
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._token_read = 0.0
+        self._locks = KeyedLock()
+        self.up = False
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+        self.up = True
+
+    async def stop(self) -> None:
+        self.up = False
+        if self._session is not None:
+            await self._session.close()
+
+    # --- events in -------------------------------------------------------------------------
+
+    def verify(self, raw: bytes, header: str) -> dict[str, Any] | None:
+        """The event if its signature is Zalo's and it is recent; None otherwise (refused
+        before anything is processed). mac = sha256(app_id + raw body + timestamp + secret)."""
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(event, dict):
+            return None
+        timestamp = str(event.get("timestamp", ""))
+        given = header.strip()
+        given = given[4:] if given.lower().startswith("mac=") else given
+        expected = hashlib.sha256(
+            self.app_id.encode() + raw + timestamp.encode() + self.secret_key.encode()
+        ).hexdigest()
+        if not timestamp.isdigit() or not hmac.compare_digest(given.lower(), expected):
+            return None
+        if abs(time.time() - int(timestamp) / 1000) > self.replay_window:
+            return None  # a replayed (or badly delayed) event
+        return event
+
+    async def handle_event(self, event: dict[str, Any]) -> None:
+        """Take one verified event: when this returns its turn is committed and its replies
+        are on their way (or safe in the outbox)."""
+        name = str(event.get("event_name", ""))
+        user = str((event.get("sender") or event.get("follower") or {}).get("id", ""))
+        if not user or user == str((event.get("recipient") or {}).get("id", "")):
+            return  # the OA's own messages echo back as events
+        if name == "unfollow":
+            await asyncio.to_thread(self._unfollowed, user)
+            return
+        incoming = await self._translate(name, user, event)
+        if incoming is None:
+            return
+        async with self._locks.hold(user):
+            handled = await asyncio.to_thread(self.dispatcher.handle, incoming)
+            await delivery.send_turn(self.db, handled, ABILITIES, partial(self._send, user))
+
+    async def _translate(self, name: str, user: str, event: dict[str, Any]) -> Incoming | None:
+        message = event.get("message") or {}
+        update_id = str(message.get("msg_id") or f"{name}:{user}:{event.get('timestamp')}")
+        base = Incoming(
+            channel=CHANNEL,
+            user_id=user,
+            update_id=update_id,
+            numbered_choices=True,
+            carries_photos=True,
+        )
+        if name == "follow":
+            return replace(base, text="/start")
+        if name == "user_send_text":
+            text = str(message.get("text", ""))
+            # A button's payload comes back as the user's own message.
+            payload = text if _FLOW_PAYLOAD.match(text) else None
+            return replace(base, text="" if payload else text, payload=payload)
+        if name == "user_send_link":
+            links = [a.get("payload", {}).get("url", "") for a in message.get("attachments", [])]
+            return replace(base, text=" ".join([message.get("text", ""), *links]).strip())
+        if name == "user_send_image":
+            assert self._session is not None
+            urls = [
+                str((a.get("payload") or {}).get("url", "")) for a in message.get("attachments", [])
+            ]
+            cap = self.evidence_max_bytes
+            attachments = [await delivery.fetch_photo(self._session, url, cap) for url in urls]
+            return replace(base, text=str(message.get("text", "")), attachments=tuple(attachments))
+        if name in ("user_send_sticker", "user_send_file", "user_send_gif", "user_send_audio"):
+            return replace(base, attachments=(Attachment(name.removeprefix("user_send_")),))
+        return None  # other events (seen, reactions) are not for the bot
+
+    def _unfollowed(self, user: str) -> None:
+        """Unfollowing the OA is the platform's unsubscribe: no more alerts."""
+        with self.db.transaction() as session:
+            resident = residents.find(session, CHANNEL, user)
+            if resident is not None:
+                resident.blocked = True
+
+    # --- messages out ------------------------------------------------------------------------
+
+    async def send_outbox(self, row: Outbox) -> None:
+        """The outbox sender's way out (a notice about a report, a lead's preview...)."""
+        if row.kind != "reply":
+            log.warning("no way to send outbox kind %s on Zalo OA; skipped", row.kind)
+            return
+        # Outside Zalo's window this raises NotNow: the notice waits for the next message.
+        for piece in fit([Reply.from_dict(row.payload)], ABILITIES)[0]:
+            await self._send(row.recipient, piece)
+
+    async def send_broadcast(self, target: Delivery, broadcast: Broadcast) -> None:
+        """An alert to one resident; outside Zalo's window it waits (NotNow) for their next
+        message. Photos are not sent on Zalo (an upload API call each): the words are."""
+        for piece in fit([alerts.render(self.content, broadcast)], ABILITIES)[0]:
+            await self._send(target.recipient, piece)
+
+    async def _send(self, user: str, piece: Piece, retried: bool = False) -> None:
+        message: dict[str, Any] = {"text": piece.text}
+        if piece.buttons:
+            message["attachment"] = {
+                "type": "template",
+                "payload": {
+                    "template_type": "button",
+                    "buttons": [_button(b) for b in piece.buttons],
+                },
+            }
+        token = await self._access_token()
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                f"{self.api_url}/v3.0/oa/message/cs",
+                json={"recipient": {"user_id": user}, "message": message},
+                headers={"access_token": token},
+            ) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise RetryLater(None, f"Zalo unreachable: {error!r}") from error
+        code = int(answer.get("error", 0) or 0)
+        if code == 0:
+            return
+        description = f"Zalo {code}: {answer.get('message', '')}"
+        if code == INVALID_TOKEN and not retried:
+            self._token = await asyncio.to_thread(self.tokens.refresh, token)
+            await self._send(user, piece, retried=True)
+            return
+        if code == OUTSIDE_WINDOW or code in QUOTA_ERRORS:
+            raise NotNow(description)
+        raise RetryLater(None, description)
+
+    async def _access_token(self) -> str:
+        """The token in hand, looked up again every few minutes: the store says when it is
+        due for refreshing (an hour before expiry), and another process may have done it."""
+        if self._token is None or time.monotonic() - self._token_read > TOKEN_RECHECK:
+            self._token = await asyncio.to_thread(self.tokens.current)
+            if self._token is None:
+                self._token = await asyncio.to_thread(self.tokens.refresh, None)
+            self._token_read = time.monotonic()
+        return self._token
+
+
+def _button(button: Button) -> dict[str, Any]:
+    title = button.label[:100]
+    if button.is_link:
+        return {"title": title, "type": "oa.open.url", "payload": {"url": button.payload}}
+    return {"title": title, "type": "oa.query.show", "payload": button.payload[:1000]}
