@@ -55,7 +55,10 @@ def webhook_secret(settings: Settings, db: Database) -> str:
         return secrets.get_or_create(session, "telegram_webhook_secret", utcnow())
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, ready: asyncio.Event | None = None
+) -> None:
+    """Run every configured channel until `stop`; `ready` is set once webhooks can be received."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -88,9 +91,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             lifespan="off",
         )
         server = _Server(config)
-        tasks.append(asyncio.create_task(server.serve(), name="web"))
+        web = asyncio.create_task(server.serve(), name="web")
+        tasks.append(web)
+        await _listening(server, web, settings.http_port)
     tasks += channels.pollers(stop)
     print(f"canhgiac: running as {channels.names()}", flush=True)
+    if ready is not None:
+        ready.set()
     await stop.wait()
     if server is not None:
         server.should_exit = True
@@ -98,6 +105,15 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     await channels.stop()
     db.dispose()
+
+
+async def _listening(server: uvicorn.Server, web: asyncio.Task[None], port: int) -> None:
+    """Wait until uvicorn accepts connections, so no webhook arrives at a closed port."""
+    while not server.started:
+        if web.done():
+            web.result()  # a bind error surfaces here rather than as a silent, deaf bot
+            raise RuntimeError(f"the web server did not start on port {port}")
+        await asyncio.sleep(0.01)
 
 
 class Channels:
@@ -129,7 +145,7 @@ class Channels:
                 tokens=ZaloTokens(
                     db,
                     app_id=settings.zalo_oa_app_id,
-                    secret_key=settings.zalo_oa_secret_key,
+                    secret_key=settings.zalo_app_secret_key or settings.zalo_oa_secret_key,
                     oauth_url=settings.zalo_oauth_url,
                     first_refresh_token=settings.zalo_oa_refresh_token,
                 ),

@@ -140,11 +140,14 @@ def bot_settings(database_url: str, fake: FakeTelegram) -> Settings:
 
 
 async def running_bot(settings: Settings) -> AsyncIterator[asyncio.Event]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop))
-    await asyncio.sleep(0.3)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, ready))
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiting}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
     if task.done():
         task.result()
+    assert ready.is_set(), "the bot did not become ready in 30 s"
     yield stop
     stop.set()
     await asyncio.wait_for(task, 15)

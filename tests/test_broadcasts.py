@@ -349,10 +349,19 @@ async def test_end_to_end_on_telegram_with_a_429_storm_and_unsubscribe(
         await staff.press("Gửi lãnh đạo duyệt")
         await fake.until(lambda _: any("chờ duyệt" in s.text for s in lead.inbox()), timeout=20)
         await lead.press("Duyệt")
-        await fake.until(
-            lambda _: all(any(ALERT[:20] in s.text for s in u.inbox()) for u in subscribers[:11]),
-            timeout=60,
-        )
+        try:
+            await fake.until(
+                lambda _: all(
+                    any(ALERT[:20] in s.text for s in u.inbox()) for u in subscribers[:11]
+                ),
+                timeout=60,
+            )
+        except AssertionError:  # say where each delivery stands
+            with db.transaction() as session:
+                rows = session.exec(select(Delivery).order_by(col(Delivery.id))).all()
+                shown = [r.model_dump() for r in session.exec(select(Broadcast)).all()]
+                shown += [r.model_dump() for r in rows] + [datetime.now(UTC), fake.too_many]
+                raise AssertionError(shown) from None
         assert fake.too_many > 0
         alert = next(s for s in subscribers[0].inbox() if ALERT[:20] in s.text)
         labels = [label for label, _ in alert.buttons]
