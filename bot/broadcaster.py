@@ -173,7 +173,7 @@ class Broadcaster:
             log.error("the platform refused broadcast delivery %s for good", row.id)
             await self._marks.put((row.id, broadcasts.FAILED))
         except RetryLater as error:
-            if error.after is not None:
+            if error.after is not None and error.slow_down:
                 self.pacer.too_many(error.after)
             await asyncio.to_thread(self._retry, row, error)
         except Exception as error:  # a bug in a sender must not stop the broadcast

@@ -34,11 +34,13 @@ class NotNow(Exception):
 
 
 class RetryLater(Exception):
-    """A passing failure; `after` seconds if the platform said so (429), else back off."""
+    """A passing failure; `after` seconds if the platform said so (429), else back off.
+    `slow_down`: the platform asks all sending to slow (a 429), not just this message."""
 
-    def __init__(self, after: float | None, reason: str) -> None:
+    def __init__(self, after: float | None, reason: str, slow_down: bool | None = None) -> None:
         super().__init__(reason)
         self.after, self.reason = after, reason
+        self.slow_down = after is not None if slow_down is None else slow_down
 
     def delay(self, attempts: int) -> timedelta:
         if self.after is not None:

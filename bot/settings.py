@@ -75,6 +75,7 @@ class Settings:
     zalo_oa_app_id: str = ""
     zalo_oa_secret_key: str = ""
     zalo_oa_refresh_token: str = ""
+    zalo_app_secret_key: str = ""  # the app's key for token refresh; else the OA's
     zalo_api_url: str = "https://openapi.zalo.me"
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     zalo_replay_seconds: float = 300.0
@@ -124,6 +125,7 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         zalo_oa_app_id=get("ZALO_OA_APP_ID", "").strip(),
         zalo_oa_secret_key=get("ZALO_OA_SECRET_KEY", "").strip(),
         zalo_oa_refresh_token=get("ZALO_OA_REFRESH_TOKEN", "").strip(),
+        zalo_app_secret_key=get("ZALO_APP_SECRET_KEY", "").strip(),
         zalo_api_url=_url("ZALO_API_URL", "https://openapi.zalo.me"),
         zalo_oauth_url=_url("ZALO_OAUTH_URL", "https://oauth.zaloapp.com"),
         zalo_replay_seconds=_float("ZALO_REPLAY_SECONDS", 300.0),

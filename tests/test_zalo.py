@@ -10,16 +10,16 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.channels.zalo_tokens import REFRESH, ZaloTokens
 from bot.settings import Settings
 from db import broadcasts, officers
 from db.engine import Database
-from db.models import AppSecret, Conversation, Delivery, Report
+from db.models import AppSecret, Conversation, Delivery, Outbox, Report, Resident
 from tests.conftest import free_port, running_bot
 from tests.fakes.telegram_server import FakeTelegram, callback_update
 from tests.fakes.zalo_servers import ZaloBot, ZaloOA
@@ -497,3 +497,80 @@ async def test_a_photo_sent_to_zalo_bot_becomes_evidence(
         assert "Đã nhận" in zbot.messages_to("5003")[-1].text
     with db.transaction() as session:
         assert session.exec(select(Evidence)).one().data == b"\xff\xd8bot-screenshot"
+
+
+async def test_an_expired_token_is_refreshed_with_the_apps_own_secret(
+    oa: ZaloOA, bot_settings: Settings, db: Database
+) -> None:
+    """The app's secret (token refresh) may differ from the OA's (webhook signatures), and
+    Zalo's "expired" (-220) is refreshed like "invalid" (-216)."""
+    oa.app_secret, oa.token_error = "app-secret-key", -220
+    settings = dataclasses.replace(
+        _oa_settings(bot_settings, oa), zalo_app_secret_key="app-secret-key"
+    )
+    async for _ in running_bot(settings):
+        person = OAResident(oa, "4050")
+        assert "Cảnh giác" in await person.say("/start")
+        oa.expire_access_token()
+        assert "Không sợ" in await person.say("/canhgiac")
+        assert oa.refreshes == 2
+
+
+async def test_each_zalo_refusal_is_treated_by_what_it_means(
+    oa: ZaloOA, oa_running, db: Database
+) -> None:
+    people = {user: OAResident(oa, user) for user in ("4060", "4061", "4062", "4063", "4064")}
+    for person in people.values():
+        await person.say("/dangky")
+        await person.press("Không chọn")
+    oa.refusals.update(
+        {
+            "4061": -244,  # restricted this kind of message from the OA: gone for alerts
+            "4062": -201,  # the message is wrong as written: failed, never retried
+            "4063": -32,  # the app's per-minute limit: tried again in a minute
+            "4064": -232,  # no recent interaction: waits for the resident's next message
+        }
+    )
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        alert = broadcasts.create(
+            session,
+            text="Cảnh báo: giả danh ngân hàng",
+            audience="all",
+            send_at=now,
+            author="x",
+            now=now,
+        )
+        broadcasts.approve(session, alert, "y", now)
+    wanted = {
+        "4060": broadcasts.SENT,
+        "4061": broadcasts.BLOCKED,
+        "4062": broadcasts.FAILED,
+        "4064": broadcasts.WAITING,
+    }
+    for _ in range(150):
+        await asyncio.sleep(0.1)
+        with db.transaction() as session:
+            rows = {d.recipient: d for d in session.exec(select(Delivery)).all()}
+        settled = len(rows) == 5 and all(rows[u].status == s for u, s in wanted.items())
+        if settled and rows["4063"].last_error:
+            break
+    assert {u: rows[u].status for u in wanted} == wanted
+    limited = rows["4063"]
+    assert limited.status == broadcasts.QUEUED and limited.attempts == 0
+    assert limited.next_attempt_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(seconds=30)
+    with db.transaction() as session:
+        gone = session.exec(select(Resident).where(col(Resident.blocked).is_(True))).all()
+        assert [r.user_id for r in gone] == ["4061"]
+    # A reply Zalo refuses as written is recorded failed; the next one goes.
+    oa.refusals["4060"] = -201
+    await people["4060"].say("/trogiup")
+    for _ in range(100):
+        with db.transaction() as session:
+            failed = session.exec(select(Outbox).where(Outbox.status == "failed")).all()
+        if failed:
+            break
+        await asyncio.sleep(0.1)
+    assert [row.recipient for row in failed] == ["4060"]
+    del oa.refusals["4060"]
+    assert "Đường dây nóng" in await people["4060"].say("/trogiup")

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from bot.channels.render import Abilities, Piece, fit
-from bot.outbox_sender import Blocked, NotNow, RetryLater
+from bot.outbox_sender import Blocked, NotNow, Rejected, RetryLater
 from db import outbox
 from db.clock import utcnow
 from db.engine import Database
@@ -64,6 +64,8 @@ async def send_turn(
             await asyncio.to_thread(settle, db, outbox_id, str(error))
         except NotNow:
             await asyncio.to_thread(wait, db, outbox_id)
+        except Rejected as error:  # this reply never goes as it is; the turn's others still do
+            await asyncio.to_thread(fail, db, outbox_id, str(error))
         except RetryLater as error:
             await asyncio.to_thread(release, db, handled.outbox_ids[index:], error)
             return

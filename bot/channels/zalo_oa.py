@@ -20,7 +20,7 @@ from bot.channels import delivery
 from bot.channels.keyed_lock import KeyedLock
 from bot.channels.render import Abilities, Piece, fit
 from bot.channels.zalo_tokens import ZaloTokens
-from bot.outbox_sender import NotNow, RetryLater
+from bot.outbox_sender import Blocked, NotNow, Rejected, RetryLater
 from content import Content
 from db import residents
 from db.engine import Database
@@ -33,9 +33,14 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo_oa"
 # Zalo shows few buttons on a message; titles up to 100 characters, payloads up to 1000.
 ABILITIES = Abilities(buttons=5, max_text=2000, html=False)
-INVALID_TOKEN, OUTSIDE_WINDOW = -216, -230
-# Quota and rate refusals: not retried in a loop; the message waits for the next contact.
-QUOTA_ERRORS = {-32, -240, -244}
+# Zalo's error codes by what they mean for a message (the OA API's error table):
+TOKEN_ERRORS = {-216, -220}  # access token invalid or expired: refresh once, send again
+# Not following, no interaction in 7 days, the per-user allowance spent: the message waits
+# for the resident's next message, which opens the window again.
+WAIT_FOR_RESIDENT = {-213, -218, -230, -232}
+GONE = {-227, -244}  # account banned or idle 45 days; the resident refused this kind of message
+RATE_LIMITED, OUT_OF_QUOTA = -32, -211  # the app's per-minute limit; the OA's own quota
+REFUSED = {-201, -210, -233, -240, -248}  # this message as written will never be taken
 _FLOW_PAYLOAD = re.compile(r"^\d+:\w+:.+$", re.DOTALL)
 TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
 TOKEN_RECHECK = 300.0  # seconds between looks at the stored token
@@ -194,13 +199,11 @@ class ZaloOAChannel:
         if code == 0:
             return
         description = f"Zalo {code}: {answer.get('message', '')}"
-        if code == INVALID_TOKEN and not retried:
+        if code in TOKEN_ERRORS and not retried:
             self._token = await asyncio.to_thread(self.tokens.refresh, token)
             await self._send(user, piece, retried=True)
             return
-        if code == OUTSIDE_WINDOW or code in QUOTA_ERRORS:
-            raise NotNow(description)
-        raise RetryLater(None, description)
+        raise _refusal(code, description)
 
     async def _access_token(self) -> str:
         """The token in hand, looked up again every few minutes: the store says when it is
@@ -211,6 +214,21 @@ class ZaloOAChannel:
                 self._token = await asyncio.to_thread(self.tokens.refresh, None)
             self._token_read = time.monotonic()
         return self._token
+
+
+def _refusal(code: int, description: str) -> Exception:
+    """What the senders do about a refusal; quotas are waited out, never retried in a loop."""
+    if code in WAIT_FOR_RESIDENT:
+        return NotNow(description)
+    if code in GONE:
+        return Blocked(description)
+    if code in REFUSED:
+        return Rejected(description)
+    if code == RATE_LIMITED:  # Zalo's limit alone: Telegram's pace is not slowed for it
+        return RetryLater(60, description, slow_down=False)
+    if code == OUT_OF_QUOTA:
+        return RetryLater(3600, description, slow_down=False)
+    return RetryLater(None, description)
 
 
 def _button(button: Button) -> dict[str, Any]:

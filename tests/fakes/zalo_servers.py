@@ -91,6 +91,9 @@ class ZaloOA(_Threaded):
     def __init__(self, app_id: str = "1234567890", secret_key: str = "oa-secret-key") -> None:
         super().__init__()
         self.app_id, self.secret_key = app_id, secret_key
+        self.app_secret = secret_key  # the app's key for refreshing; a test may set its own
+        self.token_error = -216  # or -220, "access_token is expired or removed"
+        self.refusals: dict[str, int] = {}  # user -> the error code Zalo answers sends with
         self.oa_id = "579745863508352884"
         self.refresh_token = "first-refresh-token"
         self.access_token = ""  # none valid until the bot refreshes
@@ -180,13 +183,15 @@ class ZaloOA(_Threaded):
 
     async def _send(self, request: web.Request) -> web.Response:
         if request.headers.get("access_token") != self.access_token or not self.access_token:
-            return web.json_response({"error": -216, "message": "Access token is invalid"})
+            return web.json_response({"error": self.token_error, "message": "token refused"})
         body = await request.json()
         user = str(body.get("recipient", {}).get("user_id", ""))
         if user in self.inactive:
             return web.json_response(
                 {"error": -230, "message": "User has not interacted with the OA in 7 days"}
             )
+        if user in self.refusals:
+            return web.json_response({"error": self.refusals[user], "message": "refused"})
         message = body.get("message", {})
         text = message.get("text", "")
         buttons: list[dict[str, Any]] = []
@@ -212,7 +217,7 @@ class ZaloOA(_Threaded):
     async def _refresh(self, request: web.Request) -> web.Response:
         form = await request.post()
         if (
-            request.headers.get("secret_key") != self.secret_key
+            request.headers.get("secret_key") != self.app_secret
             or form.get("app_id") != self.app_id
         ):
             return web.json_response({"error": -14002, "error_description": "Invalid app"})
