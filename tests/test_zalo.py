@@ -574,3 +574,57 @@ async def test_each_zalo_refusal_is_treated_by_what_it_means(
     assert [row.recipient for row in failed] == ["4060"]
     del oa.refusals["4060"]
     assert "Đường dây nóng" in await people["4060"].say("/trogiup")
+
+
+async def _approved_alert(db: Database, text: str, photo: bytes) -> None:
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        alert = broadcasts.create(
+            session,
+            text=text,
+            audience="all",
+            send_at=now,
+            author="x",
+            now=now,
+            photo=photo,
+            link_url="https://canhbao.khonggianmang.gov.vn",
+        )
+        broadcasts.approve(session, alert, "y", now)
+
+
+async def _until_each_has(oa: ZaloOA, users: list[str], words: str) -> None:
+    for _ in range(150):
+        if all(any(words in m.text for m in oa.messages_to(u)) for u in users):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{words!r} did not reach {users}")
+
+
+async def test_an_alert_photo_is_uploaded_once_and_carries_the_words(
+    oa: ZaloOA, oa_running, db: Database
+) -> None:
+    users = ["4070", "4071", "4072"]
+    for user in users:
+        await OAResident(oa, user).say("/dangky")
+        await OAResident(oa, user).press("Không chọn")
+    photo = b"\x89PNG\r\n\x1a\n" + b"anh-canh-bao" * 100
+    oa.inactive.add("4072")  # outside the window: this one waits for their next message
+    await _approved_alert(db, "Giả danh điện lực gọi đòi tiền", photo)
+    await _until_each_has(oa, users[:2], "điện lực")
+    for user in users[:2]:
+        (alert,) = [m for m in oa.messages_to(user) if "điện lực" in m.text]
+        assert alert.image == photo and not alert.buttons  # a photo message has no buttons
+        assert "/huydangky" in alert.text and "canhbao.khonggianmang.gov.vn" in alert.text
+    assert oa.upload_calls == 1
+    # Meanwhile Zalo forgets the upload: the waiting send meets -100, uploads again, goes.
+    oa.uploads.clear()
+    oa.inactive.discard("4072")
+    await OAResident(oa, "4072").say("/start")
+    await _until_each_has(oa, users[2:], "điện lực")
+    assert [m.image for m in oa.messages_to("4072") if "điện lực" in m.text] == [photo]
+    assert oa.upload_calls == 2
+    # A photo Zalo will not take (over 1 MB): the words go alone, with their buttons.
+    await _approved_alert(db, "Lừa đảo tuyển cộng tác viên", b"\xff\xd8" + b"x" * 1_100_000)
+    await _until_each_has(oa, users, "cộng tác viên")
+    alone = [m for m in oa.messages_to("4070") if "cộng tác viên" in m.text]
+    assert len(alone) == 1 and alone[0].image is None and alone[0].buttons

@@ -41,6 +41,9 @@ WAIT_FOR_RESIDENT = {-213, -218, -230, -232}
 GONE = {-227, -244}  # account banned or idle 45 days; the resident refused this kind of message
 RATE_LIMITED, OUT_OF_QUOTA = -32, -211  # the app's per-minute limit; the OA's own quota
 REFUSED = {-201, -210, -233, -240, -248}  # this message as written will never be taken
+ATTACHMENT_EXPIRED = -100  # an uploaded image's id is no longer valid: upload it again
+# A photo message (media template) carries no buttons: its options are typed instead.
+PHOTO_CAPTION = Abilities(buttons=0, max_text=2000, html=False)
 _FLOW_PAYLOAD = re.compile(r"^\d+:\w+:.+$", re.DOTALL)
 TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
 TOKEN_RECHECK = 300.0  # seconds between looks at the stored token
@@ -67,6 +70,7 @@ class ZaloOAChannel:
         self._token: str | None = None
         self._token_read = 0.0
         self._locks = KeyedLock()
+        self._images: dict[int, str | None] = {}  # broadcast id -> Zalo attachment id
         self.up = False
 
     async def start(self) -> None:
@@ -170,13 +174,74 @@ class ZaloOAChannel:
 
     async def send_broadcast(self, target: Delivery, broadcast: Broadcast) -> None:
         """An alert to one resident; outside Zalo's window it waits (NotNow) for their next
-        message. Photos are not sent on Zalo (an upload API call each): the words are."""
-        for piece in fit([alerts.render(self.content, broadcast)], ABILITIES)[0]:
-            await self._send(target.recipient, piece)
+        message. A photo is uploaded once per broadcast and carries the words; its options
+        are typed ("/huydangky"), as a photo message has no buttons."""
+        reply = alerts.render(self.content, broadcast)
+        for again in (False, True):
+            image = await self._uploaded(broadcast) if broadcast.photo else None
+            if image is None:  # no photo, or Zalo would not take it: the words still go
+                for piece in fit([reply], ABILITIES)[0]:
+                    await self._send(target.recipient, piece)
+                return
+            first, *rest = fit([reply], PHOTO_CAPTION)[0]
+            try:
+                await self._send(target.recipient, first, image)
+            except _AttachmentExpired:
+                if again:
+                    raise
+                self._images.pop(broadcast.id or 0, None)  # upload it anew, then resend
+                continue
+            for piece in rest:
+                await self._send(target.recipient, piece)
+            return
 
-    async def _send(self, user: str, piece: Piece, retried: bool = False) -> None:
+    async def _uploaded(self, broadcast: Broadcast) -> str | None:
+        """The broadcast photo's attachment id, uploaded on first need (once, however many
+        sends wait for it); None if Zalo refuses the image (too large, not jpg or png)."""
+        key = broadcast.id or 0
+        async with self._locks.hold(f"image:{key}"):
+            if key not in self._images:
+                self._images[key] = await self._upload(broadcast.photo or b"")
+            return self._images[key]
+
+    async def _upload(self, data: bytes, retried: bool = False) -> str | None:
+        form = aiohttp.FormData()
+        kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+        form.add_field("file", data, filename=f"canh-bao.{kind}", content_type=f"image/{kind}")
+        token = await self._access_token()
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                f"{self.api_url}/v2.0/oa/upload/image", data=form, headers={"access_token": token}
+            ) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise RetryLater(None, f"Zalo unreachable: {error!r}") from error
+        code = int(answer.get("error", 0) or 0)
+        if code in TOKEN_ERRORS and not retried:
+            self._token = await asyncio.to_thread(self.tokens.refresh, token)
+            return await self._upload(data, retried=True)
+        if code == 0 and (answer.get("data") or {}).get("attachment_id"):
+            return str(answer["data"]["attachment_id"])
+        refusal = _refusal(code, f"Zalo {code}: {answer.get('message', '')}")
+        if isinstance(refusal, Rejected):
+            log.warning("Zalo refused an alert photo (%s); sending the words alone", refusal)
+            return None
+        raise refusal
+
+    async def _send(
+        self, user: str, piece: Piece, image: str | None = None, retried: bool = False
+    ) -> None:
         message: dict[str, Any] = {"text": piece.text}
-        if piece.buttons:
+        if image is not None:
+            message["attachment"] = {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "image", "attachment_id": image}],
+                },
+            }
+        elif piece.buttons:
             message["attachment"] = {
                 "type": "template",
                 "payload": {
@@ -201,7 +266,7 @@ class ZaloOAChannel:
         description = f"Zalo {code}: {answer.get('message', '')}"
         if code in TOKEN_ERRORS and not retried:
             self._token = await asyncio.to_thread(self.tokens.refresh, token)
-            await self._send(user, piece, retried=True)
+            await self._send(user, piece, image, retried=True)
             return
         raise _refusal(code, description)
 
@@ -216,8 +281,14 @@ class ZaloOAChannel:
         return self._token
 
 
+class _AttachmentExpired(RetryLater):
+    """An uploaded photo's id has expired; elsewhere simply retried later."""
+
+
 def _refusal(code: int, description: str) -> Exception:
     """What the senders do about a refusal; quotas are waited out, never retried in a loop."""
+    if code == ATTACHMENT_EXPIRED:
+        return _AttachmentExpired(None, description)
     if code in WAIT_FOR_RESIDENT:
         return NotNow(description)
     if code in GONE:

@@ -29,6 +29,7 @@ class Sent:
     user: str
     text: str
     buttons: list[dict[str, Any]]
+    image: bytes | None = None
 
 
 class _Threaded:
@@ -101,11 +102,14 @@ class ZaloOA(_Threaded):
         self.sent: list[Sent] = []
         self.inactive: set[str] = set()  # users who have not written in 7 days (-230)
         self.files: dict[str, bytes] = {}
+        self.uploads: dict[str, bytes] = {}  # attachment id -> image
+        self.upload_calls = 0
         self.webhook_url = ""
         self._msg_ids = itertools.count(1)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v3.0/oa/message/cs", self._send)
+        app.router.add_post("/v2.0/oa/upload/image", self._upload)
         app.router.add_post("/v4/oa/access_token", self._refresh)
         app.router.add_get("/files/{name}", self._file)
 
@@ -195,23 +199,48 @@ class ZaloOA(_Threaded):
         message = body.get("message", {})
         text = message.get("text", "")
         buttons: list[dict[str, Any]] = []
+        image: bytes | None = None
         attachment = message.get("attachment")
         if attachment:
             payload = attachment.get("payload", {})
             buttons = payload.get("buttons", [])
+            if payload.get("template_type") == "media":
+                element = (payload.get("elements") or [{}])[0]
+                image = self.uploads.get(str(element.get("attachment_id")))
+                if element.get("media_type") != "image" or image is None:
+                    return web.json_response({"error": -100, "message": "attachment_id expired"})
             for button in buttons:
                 if len(button.get("title", "")) > 100 or len(button.get("payload", "")) > 1000:
                     return web.json_response({"error": -201, "message": "Parameters invalid"})
-        if not text or len(text) > 2000:
+        if (not text and image is None) or len(text) > 2000:
             return web.json_response({"error": -201, "message": "Text is empty or too long"})
         with self.lock:
-            self.sent.append(Sent(user, text, buttons))
+            self.sent.append(Sent(user, text, buttons, image))
         return web.json_response(
             {
                 "error": 0,
                 "message": "Success",
                 "data": {"message_id": self._msg_id(), "user_id": user},
             }
+        )
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """POST /v2.0/oa/upload/image: multipart field `file`, jpg or png up to 1 MB."""
+        if request.headers.get("access_token") != self.access_token or not self.access_token:
+            return web.json_response({"error": self.token_error, "message": "token refused"})
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": -201, "message": "file is missing"})
+        data = upload.file.read()
+        if len(data) > 1024 * 1024:
+            return web.json_response({"error": -210, "message": "image is larger than 1MB"})
+        attachment_id = secrets.token_hex(10)
+        with self.lock:
+            self.upload_calls += 1
+            self.uploads[attachment_id] = data
+        return web.json_response(
+            {"error": 0, "message": "Success", "data": {"attachment_id": attachment_id}}
         )
 
     async def _refresh(self, request: web.Request) -> web.Response:
