@@ -21,9 +21,12 @@ def note(text: str, report: Report | None = None) -> dict[str, Any]:
     return _row(NOTE, {"text": text}, report)
 
 
-def album(report: Report) -> dict[str, Any]:
-    """The report's evidence photos, under its card."""
-    return _row(ALBUM, {"report_id": report.id}, report)
+def album(report: Report, evidence_ids: list[int] | None = None) -> dict[str, Any]:
+    """The report's evidence photos under its card: all of them, or the ones just added."""
+    payload: dict[str, Any] = {"report_id": report.id}
+    if evidence_ids is not None:
+        payload["evidence_ids"] = evidence_ids
+    return _row(ALBUM, payload, report)
 
 
 def _row(kind: str, payload: dict[str, Any], report: Report | None) -> dict[str, Any]:

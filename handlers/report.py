@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,8 +9,8 @@ from content import CONSENT_VERSION, Content, Markup
 from db import reports, residents
 from db.clock import to_vietnam
 from db.identifiers import ParsedIdentifier, bank_account, phone
-from db.models import Evidence
 from handlers import police
+from handlers.evidence import keep as keep_evidence
 from handlers.extract import extract, find_bank, mentions_urgency
 from handlers.flow import Answer, Flow, choice, enter, finish, goto, rows, stay
 from handlers.menu import hotline_lines, menu_reply
@@ -371,31 +370,8 @@ def evidence(ctx: Context, state: State, answer: Answer) -> Outcome:
     photos = [a for a in answer.attachments if a.kind == "photo"]
     if not photos:
         return stay(ctx, state, FLOW, ctx.content.text("report.evidence_not_photo"))
-    limits = ctx.limits
-    notes = []
-    for photo in photos:
-        if draft["evidence"] >= limits.evidence_per_report:
-            notes.append(ctx.content.text("report.evidence_full", limit=limits.evidence_per_report))
-            break
-        if photo.data is None or len(photo.data) > limits.evidence_max_bytes:
-            # The channel does not download what is over the cap: data None, size known.
-            notes.append(
-                ctx.content.text(
-                    "report.evidence_too_big", limit_mb=limits.evidence_max_bytes // (1024 * 1024)
-                )
-            )
-            continue
-        ctx.session.add(
-            Evidence(
-                draft_owner=draft["owner"],
-                size=len(photo.data),
-                sha256=hashlib.sha256(photo.data).hexdigest(),
-                mime=photo.mime,
-                data=photo.data,
-                created_at=ctx.now,
-            )
-        )
-        draft["evidence"] += 1
+    kept, notes = keep_evidence(ctx, photos, draft["evidence"], draft_owner=draft["owner"])
+    draft["evidence"] += len(kept)
     notes.append(ctx.content.text("report.evidence_received", count=draft["evidence"]))
     return stay(ctx, state, FLOW, "\n".join(notes))
 

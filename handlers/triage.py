@@ -267,6 +267,14 @@ def add_info(
     return [police.card(report), police.note(said, report)]
 
 
+def add_photos(
+    session: Session, content: Content, report: Report, evidence_ids: list[int], now: datetime
+) -> list[dict[str, Any]]:
+    """Photos the reporter added later: noted in the history, and sent under the card."""
+    note = content.text("police.reporter_photos", count=len(evidence_ids))
+    return [*add_info(session, content, report, note, now), police.album(report, evidence_ids)]
+
+
 def _ask(
     session: Session, content: Content, actor: str, report: Report, question: str, now: datetime
 ) -> Outcome:

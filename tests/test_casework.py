@@ -12,8 +12,9 @@ from sqlmodel import col, select
 from content import Content
 from db import officers
 from db.engine import Database
-from db.models import Outbox, Report, ReportEvent
+from db.models import Evidence, Outbox, Report, ReportEvent
 from handlers import casework
+from handlers.types import Attachment
 from tests.chat import Chat
 from tests.test_journeys import _report
 
@@ -62,6 +63,44 @@ def test_a_report_closed_while_the_reporter_types(dispatcher, db: Database, cloc
     resident.send(f"/bosung {code}")
     assert "đã kết thúc" in resident.text
     assert "info" not in _events(db)
+
+
+def test_reporter_adds_screenshots_to_their_report(dispatcher, db: Database, limits) -> None:
+    code = _report(Chat(dispatcher, channel="telegram", user="8420"), ACCOUNT)
+    resident = Chat(dispatcher, channel="telegram", user="8420", photos=True)
+    resident.send(f"/bosung {code}")
+    resident.send(attachments=(Attachment("sticker"),))
+    assert "viết chữ hoặc gửi ảnh" in resident.text and resident.state().step == "info"
+    for n in (1, 2):  # an album arrives as several messages: the step stays for each
+        resident.send(attachments=(Attachment("photo", data=b"anh-%d" % n, mime="image/jpeg"),))
+        assert f"Đã chuyển {n} ảnh" in resident.text and resident.state().step == "info"
+    assert "Xong" in str(resident.replies[-1].buttons)  # sent photos can't be cancelled
+    too_big = Attachment("photo", data=None, size=limits.evidence_max_bytes + 1)
+    resident.send(attachments=(too_big,))
+    assert "Ảnh quá lớn" in resident.text
+    resident.send("Ảnh thứ hai là biên lai chuyển khoản")  # words after photos finish it
+    assert "Đã gửi bổ sung" in resident.text and resident.state().flow is None
+    with db.transaction() as session:
+        kept = session.exec(select(Evidence).order_by(col(Evidence.id))).all()
+        assert [e.data for e in kept] == [b"anh-1", b"anh-2"]
+        albums = session.exec(select(Outbox).where(Outbox.kind == "evidence_album")).all()
+        assert [a.payload["evidence_ids"] for a in albums] == [[kept[0].id], [kept[1].id]]
+    assert _events(db) == ["created", "info", "info", "info"]
+
+
+def test_screenshots_stop_at_the_per_report_limit(dispatcher, db: Database, limits) -> None:
+    code = _report(Chat(dispatcher, channel="telegram", user="8421"), ACCOUNT)
+    resident = Chat(dispatcher, channel="telegram", user="8421", photos=True)
+    resident.send(f"/bosung {code}")
+    many = tuple(
+        Attachment("photo", data=b"p%d" % n) for n in range(limits.evidence_per_report + 2)
+    )
+    resident.send(attachments=many)
+    assert f"Đã đủ {limits.evidence_per_report} ảnh" in resident.text
+    with db.transaction() as session:
+        assert len(session.exec(select(Evidence)).all()) == limits.evidence_per_report
+    resident.press("Xong")
+    assert "Đã gửi bổ sung" in resident.text
 
 
 def _officer_at_note(dispatcher, db: Database, words: Content, clock, action: str) -> Chat:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,7 +14,7 @@ from sqlmodel import select
 from bot.settings import Settings
 from db import officers
 from db.engine import Database
-from db.models import Report, ReportEvent
+from db.models import Evidence, Report, ReportEvent
 from tests.conftest import running_bot
 from tests.fakes.telegram_server import FakeTelegram, callback_update, photo_update
 from tests.telegram_user import TelegramUser
@@ -397,6 +398,27 @@ async def test_evidence_photos_follow_the_card_as_an_album(
     assert all(s.at > card.at for s in album)  # under the card, never before it
     replied = album[0].params.get("reply_parameters")
     assert replied and str(card.message_id) in str(replied)
+
+    # Later the reporter adds one more screenshot: it goes alone (an album needs two) under
+    # the card, with a note, and the step waits for more until "Xong".
+    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", card.text)
+    assert code, card.text
+    assert "ảnh chụp màn hình" in await resident.say(f"/bosung {code.group(0)}")
+    picture = b"\xff\xd8third-screenshot"
+    file_id = fake.add_file(picture)
+    assert "Đã chuyển 1 ảnh" in await resident._expect(
+        lambda: fake.push(photo_update(8006, file_id, len(picture)))
+    )
+    await fake.until(
+        lambda sent: any(s.method == "sendPhoto" and s.chat_id == POLICE_CHAT for s in sent),
+        timeout=15,
+    )
+    single = next(s for s in fake.sent if s.method == "sendPhoto" and s.chat_id == POLICE_CHAT)
+    assert str(card.message_id) in str(single.params.get("reply_parameters"))
+    assert "Đã gửi bổ sung" in await resident.press("Xong")
+    with db.transaction() as session:
+        kept = session.exec(select(Evidence)).all()
+        assert len(kept) == 3 and all(e.report_id is not None for e in kept)
 
 
 async def test_a_deleted_card_is_posted_again(

@@ -252,7 +252,13 @@ class TelegramChannel:
             await self.send_reply(self.police_chat_id, reply, reply_to=beside)
             return
         for start in range(0, len(photos), ALBUM_SIZE):
-            media = [InputMediaPhoto(data) for data in photos[start : start + ALBUM_SIZE]]
+            chunk = photos[start : start + ALBUM_SIZE]
+            if len(chunk) == 1:  # an album needs two to ten photos: one goes on its own
+                await self._call(
+                    self.bot.send_photo(self.police_chat_id, chunk[0], reply_parameters=beside)
+                )
+                continue
+            media = [InputMediaPhoto(data) for data in chunk]
             await self._call(
                 self.bot.send_media_group(self.police_chat_id, media, reply_parameters=beside)
             )
@@ -262,11 +268,10 @@ class TelegramChannel:
             report = session.get(Report, row.report_id) if row.report_id else None
             if report is None or row.kind != police.ALBUM:
                 return (report.card_message_id if report else None), []
-            found = session.exec(
-                select(Evidence.data)
-                .where(Evidence.report_id == report.id)
-                .order_by(col(Evidence.id))
-            ).all()
+            query = select(Evidence.data).where(Evidence.report_id == report.id)
+            if "evidence_ids" in row.payload:  # photos the reporter added later
+                query = query.where(col(Evidence.id).in_(row.payload["evidence_ids"]))
+            found = session.exec(query.order_by(col(Evidence.id))).all()
             return report.card_message_id, list(found)
 
     def _card(self, report_id: int) -> tuple[Reply, int | None]:

@@ -446,6 +446,8 @@ class FakeTelegram:
         return self._check_send(params, "caption", 1024) or self._message("sendPhoto", params)
 
     def _m_sendMediaGroup(self, params: dict[str, Any]) -> Any:
+        if not 2 <= len(params.get("media") or []) <= 10:  # as the Bot API requires
+            return self._error(400, "Bad Request: media group must have 2-10 items")
         refusal = self._check_send(params, "caption", 1024)
         if refusal:
             return refusal
