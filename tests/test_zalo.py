@@ -94,6 +94,23 @@ class OAResident:
         raise AssertionError(f"no option {label!r} in {[m.text[-200:] for m in self.inbox()[-2:]]}")
 
 
+def _approved_alert(db: Database, text: str, photo: bytes | None = None) -> None:
+    """An alert to every subscriber, approved to go now (with a link button)."""
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        alert = broadcasts.create(
+            session,
+            text=text,
+            audience="all",
+            send_at=now,
+            author="x",
+            now=now,
+            photo=photo,
+            link_url="https://canhbao.khonggianmang.gov.vn",
+        )
+        broadcasts.approve(session, alert, "y", now)
+
+
 async def _report_up_to_photos(person) -> str:  # type: ignore[no-untyped-def]
     """A plain report from /totgiac to the photo question (which it returns)."""
     await person.say("/totgiac")
@@ -223,17 +240,7 @@ async def test_an_alert_outside_the_window_waits_for_the_next_message(
         await person.say("/dangky")
         await person.press("Không chọn")
     oa.inactive.add("4011")  # hasn't written in 7 days: Zalo answers -230
-    now = datetime.now(UTC)
-    with db.transaction() as session:
-        alert = broadcasts.create(
-            session,
-            text="Cảnh báo: giả danh điện lực gọi đòi tiền",
-            audience="all",
-            send_at=now,
-            author="x",
-            now=now,
-        )
-        broadcasts.approve(session, alert, "y", now)
+    _approved_alert(db, "Cảnh báo: giả danh điện lực gọi đòi tiền")
     for _ in range(100):
         await asyncio.sleep(0.1)
         with db.transaction() as session:
@@ -531,17 +538,7 @@ async def test_each_zalo_refusal_is_treated_by_what_it_means(
             "4064": -232,  # no recent interaction: waits for the resident's next message
         }
     )
-    now = datetime.now(UTC)
-    with db.transaction() as session:
-        alert = broadcasts.create(
-            session,
-            text="Cảnh báo: giả danh ngân hàng",
-            audience="all",
-            send_at=now,
-            author="x",
-            now=now,
-        )
-        broadcasts.approve(session, alert, "y", now)
+    _approved_alert(db, "Cảnh báo: giả danh ngân hàng")
     wanted = {
         "4060": broadcasts.SENT,
         "4061": broadcasts.BLOCKED,
@@ -576,22 +573,6 @@ async def test_each_zalo_refusal_is_treated_by_what_it_means(
     assert "Đường dây nóng" in await people["4060"].say("/trogiup")
 
 
-async def _approved_alert(db: Database, text: str, photo: bytes) -> None:
-    now = datetime.now(UTC)
-    with db.transaction() as session:
-        alert = broadcasts.create(
-            session,
-            text=text,
-            audience="all",
-            send_at=now,
-            author="x",
-            now=now,
-            photo=photo,
-            link_url="https://canhbao.khonggianmang.gov.vn",
-        )
-        broadcasts.approve(session, alert, "y", now)
-
-
 async def _until_each_has(oa: ZaloOA, users: list[str], words: str) -> None:
     for _ in range(150):
         if all(any(words in m.text for m in oa.messages_to(u)) for u in users):
@@ -609,7 +590,7 @@ async def test_an_alert_photo_is_uploaded_once_and_carries_the_words(
         await OAResident(oa, user).press("Không chọn")
     photo = b"\x89PNG\r\n\x1a\n" + b"anh-canh-bao" * 100
     oa.inactive.add("4072")  # outside the window: this one waits for their next message
-    await _approved_alert(db, "Giả danh điện lực gọi đòi tiền", photo)
+    _approved_alert(db, "Giả danh điện lực gọi đòi tiền", photo)
     await _until_each_has(oa, users[:2], "điện lực")
     for user in users[:2]:
         (alert,) = [m for m in oa.messages_to(user) if "điện lực" in m.text]
@@ -624,7 +605,7 @@ async def test_an_alert_photo_is_uploaded_once_and_carries_the_words(
     assert [m.image for m in oa.messages_to("4072") if "điện lực" in m.text] == [photo]
     assert oa.upload_calls == 2
     # A photo Zalo will not take (over 1 MB): the words go alone, with their buttons.
-    await _approved_alert(db, "Lừa đảo tuyển cộng tác viên", b"\xff\xd8" + b"x" * 1_100_000)
+    _approved_alert(db, "Lừa đảo tuyển cộng tác viên", b"\xff\xd8" + b"x" * 1_100_000)
     await _until_each_has(oa, users, "cộng tác viên")
     alone = [m for m in oa.messages_to("4070") if "cộng tác viên" in m.text]
     assert len(alone) == 1 and alone[0].image is None and alone[0].buttons

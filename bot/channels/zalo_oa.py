@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -204,23 +205,15 @@ class ZaloOAChannel:
                 self._images[key] = await self._upload(broadcast.photo or b"")
             return self._images[key]
 
-    async def _upload(self, data: bytes, retried: bool = False) -> str | None:
-        form = aiohttp.FormData()
+    async def _upload(self, data: bytes) -> str | None:
         kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
-        form.add_field("file", data, filename=f"canh-bao.{kind}", content_type=f"image/{kind}")
-        token = await self._access_token()
-        assert self._session is not None
-        try:
-            async with self._session.post(
-                f"{self.api_url}/v2.0/oa/upload/image", data=form, headers={"access_token": token}
-            ) as response:
-                answer = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise RetryLater(None, f"Zalo unreachable: {error!r}") from error
-        code = int(answer.get("error", 0) or 0)
-        if code in TOKEN_ERRORS and not retried:
-            self._token = await asyncio.to_thread(self.tokens.refresh, token)
-            return await self._upload(data, retried=True)
+
+        def form() -> dict[str, Any]:  # a form is spent once sent: one per attempt
+            made = aiohttp.FormData()
+            made.add_field("file", data, filename=f"canh-bao.{kind}", content_type=f"image/{kind}")
+            return {"data": made}
+
+        code, answer = await self._post("/v2.0/oa/upload/image", form)
         if code == 0 and (answer.get("data") or {}).get("attachment_id"):
             return str(answer["data"]["attachment_id"])
         refusal = _refusal(code, f"Zalo {code}: {answer.get('message', '')}")
@@ -229,9 +222,7 @@ class ZaloOAChannel:
             return None
         raise refusal
 
-    async def _send(
-        self, user: str, piece: Piece, image: str | None = None, retried: bool = False
-    ) -> None:
+    async def _send(self, user: str, piece: Piece, image: str | None = None) -> None:
         message: dict[str, Any] = {"text": piece.text}
         if image is not None:
             message["attachment"] = {
@@ -249,26 +240,35 @@ class ZaloOAChannel:
                     "buttons": [_button(b) for b in piece.buttons],
                 },
             }
+        body = {"recipient": {"user_id": user}, "message": message}
+        code, answer = await self._post("/v3.0/oa/message/cs", lambda: {"json": body})
+        if code != 0:
+            raise _refusal(code, f"Zalo {code}: {answer.get('message', '')}")
+
+    async def _post(
+        self, path: str, request: Callable[[], dict[str, Any]]
+    ) -> tuple[int, dict[str, Any]]:
+        """One OA API call with the access token, made again once if Zalo says the token is
+        invalid or expired (after refreshing it); Zalo's error code and its answer."""
         token = await self._access_token()
+        answer = await self._request(path, request(), token)
+        if _code(answer) in TOKEN_ERRORS:
+            self._token = await asyncio.to_thread(self.tokens.refresh, token)
+            answer = await self._request(path, request(), self._token)
+        return _code(answer), answer
+
+    async def _request(self, path: str, request: dict[str, Any], token: str) -> dict[str, Any]:
         assert self._session is not None
         try:
             async with self._session.post(
-                f"{self.api_url}/v3.0/oa/message/cs",
-                json={"recipient": {"user_id": user}, "message": message},
-                headers={"access_token": token},
+                f"{self.api_url}{path}", headers={"access_token": token}, **request
             ) as response:
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise RetryLater(None, f"Zalo unreachable: {error!r}") from error
-        code = int(answer.get("error", 0) or 0)
-        if code == 0:
-            return
-        description = f"Zalo {code}: {answer.get('message', '')}"
-        if code in TOKEN_ERRORS and not retried:
-            self._token = await asyncio.to_thread(self.tokens.refresh, token)
-            await self._send(user, piece, image, retried=True)
-            return
-        raise _refusal(code, description)
+        if not isinstance(answer, dict):
+            raise RetryLater(None, f"Zalo answered oddly: {str(answer)[:100]}")
+        return answer
 
     async def _access_token(self) -> str:
         """The token in hand, looked up again every few minutes: the store says when it is
@@ -279,6 +279,10 @@ class ZaloOAChannel:
                 self._token = await asyncio.to_thread(self.tokens.refresh, None)
             self._token_read = time.monotonic()
         return self._token
+
+
+def _code(answer: dict[str, Any]) -> int:
+    return int(answer.get("error", 0) or 0)
 
 
 class _AttachmentExpired(RetryLater):
