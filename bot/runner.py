@@ -171,44 +171,33 @@ class Channels:
             else None
         )
 
-    def _all(self) -> list[TelegramChannel | ZaloOAChannel | ZaloBotChannel]:
-        return [c for c in (self.telegram, self.zalo_oa, self.zalo_bot) if c is not None]
+    def _by_name(self) -> dict[str, TelegramChannel | ZaloOAChannel | ZaloBotChannel]:
+        """The configured channels under the names their outbox and delivery rows carry."""
+        named = {"telegram": self.telegram, "zalo_oa": self.zalo_oa, "zalo_bot": self.zalo_bot}
+        return {name: channel for name, channel in named.items() if channel is not None}
 
     async def start(self) -> None:
-        for channel in self._all():
+        for channel in self._by_name().values():
             await channel.start()
 
     async def stop(self) -> None:
-        for channel in self._all():
+        for channel in self._by_name().values():
             await channel.stop()
 
     def names(self) -> str:
-        names = [f"@{self.telegram.username}"] if self.telegram else []
-        names += ["zalo_oa"] if self.zalo_oa else []
-        names += ["zalo_bot"] if self.zalo_bot else []
-        return ", ".join(names)
+        return ", ".join(
+            f"@{channel.username}" if isinstance(channel, TelegramChannel) else name
+            for name, channel in self._by_name().items()
+        )
 
     def transports(self) -> dict[str, Transport]:
-        found: dict[str, Transport] = {}
-        if self.telegram:
-            found["telegram"] = self.telegram.send_outbox
-            if self.settings.police_chat_id:  # without one, tip cards wait in the outbox
-                found[police.POLICE] = self.telegram.send_outbox
-        if self.zalo_oa:
-            found["zalo_oa"] = self.zalo_oa.send_outbox
-        if self.zalo_bot:
-            found["zalo_bot"] = self.zalo_bot.send_outbox
+        found: dict[str, Transport] = {n: c.send_outbox for n, c in self._by_name().items()}
+        if self.telegram and self.settings.police_chat_id:  # without one, cards wait
+            found[police.POLICE] = self.telegram.send_outbox
         return found
 
     def bulk(self) -> dict[str, BulkSend]:
-        found: dict[str, BulkSend] = {}
-        if self.telegram:
-            found["telegram"] = self.telegram.send_broadcast
-        if self.zalo_oa:
-            found["zalo_oa"] = self.zalo_oa.send_broadcast
-        if self.zalo_bot:
-            found["zalo_bot"] = self.zalo_bot.send_broadcast
-        return found
+        return {name: channel.send_broadcast for name, channel in self._by_name().items()}
 
     def replying(self) -> bool:
         return bool(self.telegram and self.telegram.replying())

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, updat
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from db.leases import due_and_free
+from db import leases
 from db.models import Broadcast, Delivery, Resident
 
 # A draft is still being written by staff; nobody else sees it.
@@ -163,26 +163,9 @@ def claim(
     session: Session, channels: list[str], now: datetime, limit: int, lease: timedelta
 ) -> list[Delivery]:
     """Due deliveries, oldest broadcast first, leased to this worker (others skip them)."""
-    query = (
-        select(Delivery)
-        .where(
-            Delivery.status == QUEUED,
-            col(Delivery.channel).in_(channels),
-            *due_and_free(Delivery, now),
-        )
-        .order_by(col(Delivery.broadcast_id), col(Delivery.id))
-        .limit(limit)
-        # Other workers skip what this one is taking (PostgreSQL; SQLite has one writer).
-        .with_for_update(skip_locked=True)
-    )
-    rows = list(session.exec(query).all())
-    if rows:
-        session.execute(
-            update(Delivery)
-            .where(col(Delivery.id).in_([r.id for r in rows]))
-            .values(lease_until=now + lease)
-        )
-    return rows
+    where = [col(Delivery.status) == QUEUED, col(Delivery.channel).in_(channels)]
+    order = [col(Delivery.broadcast_id), col(Delivery.id)]
+    return leases.take(session, Delivery, where, order, now, limit, lease)
 
 
 def renew(session: Session, delivery_ids: list[int], until: datetime) -> None:

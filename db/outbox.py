@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from db.leases import due_and_free
+from db import leases
 from db.models import Outbox, Resident
 
 REPLY, BULK = 0, 10  # priorities: an answer someone waits for goes before any broadcast
@@ -50,22 +50,9 @@ def claim_due(
     session: Session, channels: list[str], now: datetime, limit: int, lease: timedelta
 ) -> list[Outbox]:
     """Pending messages whose time has come and whose lease (if any) expired, leased to us."""
-    query = (
-        select(Outbox)
-        .where(
-            Outbox.status == PENDING,
-            col(Outbox.channel).in_(channels),
-            *due_and_free(Outbox, now),
-        )
-        .order_by(col(Outbox.priority), col(Outbox.id))
-        .limit(limit)
-        # Other workers skip what this one is taking (PostgreSQL; SQLite has one writer).
-        .with_for_update(skip_locked=True)
-    )
-    rows = list(session.exec(query).all())
-    for row in rows:
-        row.lease_until = now + lease
-    return rows
+    where = [col(Outbox.status) == PENDING, col(Outbox.channel).in_(channels)]
+    order = [col(Outbox.priority), col(Outbox.id)]
+    return leases.take(session, Outbox, where, order, now, limit, lease)
 
 
 def mark_sent(session: Session | Connection, ids: list[int], now: datetime) -> None:

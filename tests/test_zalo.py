@@ -57,6 +57,13 @@ def _oa_settings(base: Settings, oa: ZaloOA, telegram: bool = False) -> Settings
     return settings
 
 
+def _zalo_bot_settings(base: Settings, zbot: ZaloBot) -> Settings:
+    """Zalo Bot alone (no Telegram), against the stand-in server."""
+    return dataclasses.replace(
+        base, telegram_bot_token="", zalo_bot_token=zbot.token, zalo_bot_api_url=zbot.root
+    )
+
+
 @pytest.fixture
 async def oa_running(bot_settings: Settings, oa: ZaloOA) -> AsyncIterator[None]:
     async for _ in running_bot(_oa_settings(bot_settings, oa)):
@@ -308,9 +315,7 @@ async def test_a_zalo_tip_followed_up_on_telegram_and_answered_on_zalo(
 async def test_every_journey_on_zalo_bot_by_polling(
     zbot: ZaloBot, bot_settings: Settings, db: Database
 ) -> None:
-    settings = dataclasses.replace(
-        bot_settings, telegram_bot_token="", zalo_bot_token=zbot.token, zalo_bot_api_url=zbot.root
-    )
+    settings = _zalo_bot_settings(bot_settings, zbot)
     async for _ in running_bot(settings):
         person = BotResident(zbot, "5001")
         await _walk_every_journey(person)
@@ -323,10 +328,7 @@ async def test_zalo_bot_webhook_checks_its_secret_and_takes_wrapped_updates(
 ) -> None:
     port = free_port()
     settings = dataclasses.replace(
-        bot_settings,
-        telegram_bot_token="",
-        zalo_bot_token=zbot.token,
-        zalo_bot_api_url=zbot.root,
+        _zalo_bot_settings(bot_settings, zbot),
         zalo_bot_webhook_url=f"http://127.0.0.1:{port}/zalo/bot",
         zalo_bot_webhook_secret="a-long-enough-secret",
         http_port=port,
@@ -488,9 +490,7 @@ async def test_a_photo_sent_to_zalo_bot_becomes_evidence(
 ) -> None:
     from db.models import Evidence
 
-    settings = dataclasses.replace(
-        bot_settings, telegram_bot_token="", zalo_bot_token=zbot.token, zalo_bot_api_url=zbot.root
-    )
+    settings = _zalo_bot_settings(bot_settings, zbot)
     async for _ in running_bot(settings):
         person = BotResident(zbot, "5003")
         await _report_up_to_photos(person)
