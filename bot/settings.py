@@ -86,6 +86,8 @@ class Settings:
     broadcast_rate: float = 25.0
     tip_weekday: int = 1
     tip_at: time = time(9, 0)
+    # Largest request body the web app reads; beyond it, 413 before anything is parsed.
+    http_max_body_bytes: int = 1024 * 1024
 
     @property
     def is_production(self) -> bool:
@@ -136,6 +138,7 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         broadcast_rate=_float("BROADCAST_RATE", 25.0),
         tip_weekday=_int("WEEKLY_TIP_DAY", 1, 1),
         tip_at=_clock_time("WEEKLY_TIP_AT", time(9, 0)),
+        http_max_body_bytes=_int("HTTP_MAX_BODY_KB", 1024, 16) * 1024,
         limits=Limits(
             reports_per_day=_int("REPORTS_PER_DAY", 10, 1),
             code_lookups_per_hour=_int("CODE_LOOKUPS_PER_HOUR", 10, 1),
