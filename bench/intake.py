@@ -9,6 +9,7 @@ paced (a fixed offered rate) gives reply latency from update offered to reply re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import statistics
@@ -36,6 +37,8 @@ class Figures:
     offered_rate: float = 0.0
     peak_rss_mb: float = 0.0
     reports: int = 0
+    # Flows that did not end as a resident expects (an error reply, no receipt, no answer).
+    failed: int = 0
 
     @property
     def per_second(self) -> float:
@@ -171,21 +174,30 @@ async def phase(
     rate: float | None,
     first_chat: int,
 ) -> tuple[int, float, int]:
-    """Residents loop over `flow` for `seconds`; returns (updates, seconds, flows done)."""
+    """Residents loop over `flow` for `seconds`; returns (updates, seconds, flows done,
+    flows failed). A failed flow is counted and the resident starts again: the benchmark
+    reports failures instead of stopping at the first."""
     pacer = Pacer(rate)
     deadline = time.perf_counter() + seconds
-    handled = completed = 0
+    handled = completed = failed = 0
 
     async def resident(chat_id: int) -> None:
-        nonlocal handled, completed
+        nonlocal handled, completed, failed
         while time.perf_counter() < deadline:
-            steps = await flow(harness, pacer, chat_id)  # not `+= await`: that reads first
+            try:
+                steps = await flow(harness, pacer, chat_id)  # not `+= await`: that reads first
+            except (RuntimeError, TimeoutError) as error:
+                failed += 1
+                print(f"failed flow (chat {chat_id}): {error}", file=sys.stderr)
+                with contextlib.suppress(TimeoutError):  # leave the half-done flow behind
+                    await harness.exchange(chat_id, text_update(chat_id, "/huy"))
+                continue
             handled += steps
             completed += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(resident(first_chat + n) for n in range(residents)))
-    return handled, time.perf_counter() - started, completed
+    return handled, time.perf_counter() - started, completed, failed
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -218,16 +230,17 @@ async def measure(
         assert process.stdout is not None
         await asyncio.to_thread(process.stdout.readline)
         harness = Harness(fake, asyncio.get_running_loop())
-        await phase(harness, flow, 8, 2, None, 100_000)  # warm-up
         figures = Figures(name)
-        figures.handled, figures.seconds, figures.reports = await phase(
+        *_, figures.failed = await phase(harness, flow, 8, 2, None, 100_000)  # warm-up
+        figures.handled, figures.seconds, figures.reports, failed = await phase(
             harness, flow, residents, seconds, None, 200_000
         )
         harness.recording = True
-        offered, elapsed, _ = await phase(
+        offered, elapsed, _, failed_paced = await phase(
             harness, flow, max(residents, int(rate)), seconds, rate, 300_000
         )
         harness.recording = False
+        figures.failed += failed + failed_paced
         figures.offered_rate = offered / elapsed
         figures.latencies = harness.latencies
         figures.peak_rss_mb = _peak_rss_mb(process.pid)
@@ -273,7 +286,7 @@ def run(database_url: str | None, residents: int, rate: float, seconds: float) -
             )
         )
     _print(url.split(":")[0], residents, rate, seconds, ours, echo)
-    return 0
+    return 1 if ours.failed else 0
 
 
 def _print(
@@ -297,6 +310,10 @@ def _print(
         f"throughput ratio canhgiac / echo: {ratio:.2f} (target ≥ 0.5); "
         f"canhgiac p99 {ours.percentile(99):.1f} ms at {ours.offered_rate:.0f}/s "
         f"(target < 100 ms); reports filed while saturating: {ours.reports}"
+    )
+    print(
+        f"failed report flows (every resident names the same scammer's number): "
+        f"{ours.failed} (target 0)"
     )
     print(
         f"mean latency canhgiac {statistics.fmean(ours.latencies) * 1000:.1f} ms, "

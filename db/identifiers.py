@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -10,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from db.models import Identifier, Report, ReportIdentifier
+from db.upsert import insert_ignore
 
 PHONE, BANK, URL, SOCIAL = "phone", "bank", "url", "social"
 # Platforms whose profile links name a person, not a website.
@@ -85,22 +87,26 @@ def handle(name: str) -> ParsedIdentifier:
     return ParsedIdentifier(SOCIAL, f"t.me/{bare.lower()}", f"@{bare}")
 
 
-def get_or_create(session: Session, parsed: ParsedIdentifier) -> Identifier:
-    found = session.exec(
+def get_or_create(session: Session, parsed: ParsedIdentifier, now: datetime) -> Identifier:
+    """The identifier's row, inserted if new; residents naming one new number at the same
+    moment (a scam campaign) meet one row instead of colliding on its unique key."""
+    insert_ignore(
+        session,
+        Identifier,
+        kind=parsed.kind,
+        value=parsed.value,
+        bank=parsed.bank,
+        display=parsed.display,
+        confirmed_scam=False,
+        created_at=now,
+    )
+    return session.exec(
         select(Identifier).where(
             Identifier.kind == parsed.kind,
             Identifier.value == parsed.value,
             Identifier.bank == parsed.bank,
         )
-    ).first()
-    if found:
-        return found
-    created = Identifier(
-        kind=parsed.kind, value=parsed.value, bank=parsed.bank, display=parsed.display
-    )
-    session.add(created)
-    session.flush()
-    return created
+    ).one()
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def create(
     session.flush()
     assert report.id is not None
     for parsed in draft.identifiers:
-        identifier = identifiers.get_or_create(session, parsed)
+        identifier = identifiers.get_or_create(session, parsed, now)
         assert identifier.id is not None
         session.add(ReportIdentifier(report_id=report.id, identifier_id=identifier.id))
     if draft.evidence_owner:
