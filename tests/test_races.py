@@ -60,7 +60,8 @@ def _until_someone_waits_for_a_lock(db: Database) -> None:
         for _ in range(500):
             waiting = conn.execute(
                 text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
                 )
             ).scalar_one()
             if waiting:
