@@ -222,6 +222,22 @@ def release_waiting(session: Session, channel: str, user_id: str, now: datetime)
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def forget_resident(session: Session, resident_id: int) -> None:
+    """A resident erased their data: alerts not yet sent to them never go, and the record of
+    those sent keeps its count but no longer says to whom."""
+    unsent = (QUEUED, WAITING)
+    session.execute(
+        delete(Delivery).where(
+            col(Delivery.resident_id) == resident_id, col(Delivery.status).in_(unsent)
+        )
+    )
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.resident_id) == resident_id)
+        .values(resident_id=None, recipient="")
+    )
+
+
 def finish_done(session: Session, now: datetime) -> list[Broadcast]:
     """Broadcasts with nothing left queued are done (waiting deliveries don't hold them)."""
     busy = select(Delivery.id).where(

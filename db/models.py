@@ -247,7 +247,8 @@ class Delivery(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int = Field(foreign_key="broadcast.id", index=True)
-    resident_id: int = Field(foreign_key="resident.id")
+    # Unlinked (NULL, recipient blanked) when the resident erases their data; the count stays.
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
     channel: str = Field(max_length=16)
     recipient: str = Field(max_length=64)
     # pending → sent | blocked | failed; "waiting" until the resident writes again (channels

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from db import broadcasts
 from db.models import Consent, Report, Resident
 from db.reports import discard_draft_evidence
 from db.upsert import insert_ignore
@@ -64,5 +65,7 @@ def erase(session: Session, resident: Resident, draft_owner: str) -> None:
         .values(resident_id=None, contact_phone=None)
     )
     discard_draft_evidence(session, draft_owner)
+    assert resident.id is not None
+    broadcasts.forget_resident(session, resident.id)
     session.execute(delete(Consent).where(col(Consent.resident_id) == resident.id))
     session.delete(resident)

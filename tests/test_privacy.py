@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from db.models import Consent, Conversation, Report, Resident
+from db import broadcasts
+from db.models import Consent, Conversation, Delivery, Report, Resident
 from tests.chat import Chat
 from tests.test_journeys import _report
 
@@ -53,3 +54,26 @@ def test_keeping_data_changes_nothing(chat: Chat, db) -> None:
 def test_nothing_to_erase(chat: Chat) -> None:
     chat.send("/xoadulieu")
     assert "không lưu dữ liệu" in chat.text
+
+
+def test_erasure_works_for_a_resident_who_received_alerts(chat: Chat, db, clock) -> None:
+    chat.send("/dangky")
+    chat.press("Không chọn")
+    with db.transaction() as session:
+        for _ in range(2):
+            alert = broadcasts.create(
+                session, text="Cảnh báo", audience="all", send_at=clock(), author="x", now=clock()
+            )
+            broadcasts.approve(session, alert, "y", clock())
+        broadcasts.start_due(session, clock())
+        first = session.exec(select(Delivery).order_by(Delivery.id)).first()
+        assert first is not None
+        broadcasts.mark(session, [first.id or 0], broadcasts.SENT, clock())
+    chat.send("/xoadulieu")
+    chat.press("Xóa dữ liệu")
+    assert "Đã xóa" in chat.text
+    with db.transaction() as session:
+        assert session.exec(select(Resident)).first() is None
+        kept = session.exec(select(Delivery)).all()
+        # The alert that went is still counted, unlinked; the one that had not is never sent.
+        assert [(d.status, d.resident_id, d.recipient) for d in kept] == [("sent", None, "")]
