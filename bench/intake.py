@@ -173,7 +173,7 @@ async def phase(
     seconds: float,
     rate: float | None,
     first_chat: int,
-) -> tuple[int, float, int]:
+) -> tuple[int, float, int, int]:
     """Residents loop over `flow` for `seconds`; returns (updates, seconds, flows done,
     flows failed). A failed flow is counted and the resident starts again: the benchmark
     reports failures instead of stopping at the first."""

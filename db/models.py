@@ -108,7 +108,10 @@ class ReportEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     at: datetime = Field(default_factory=utcnow)
-    actor: str = Field(max_length=64)
+    # The name as it was then (an officer's name may be 128 long) or a role word.
+    actor: str = Field(max_length=128)
+    # The officer who acted, when one did: who they are, whatever their name becomes.
+    officer_id: int | None = Field(default=None, foreign_key="officer.id", index=True)
     action: str = Field(max_length=32)
     from_status: str | None = Field(default=None, max_length=24)
     to_status: str | None = Field(default=None, max_length=24)

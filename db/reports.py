@@ -40,6 +40,44 @@ class TransitionError(ValueError):
     """A status change the rules do not allow."""
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who did something to a report: an officer by id (their name as it was then, for the
+    history), or a role word (the resident, the reporter, the system)."""
+
+    label: str
+    officer_id: int | None = None
+
+
+RESIDENT = Actor("resident")
+
+
+def record(
+    session: Session,
+    report: Report,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    note: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+) -> ReportEvent:
+    """One line of a report's history: the audit trail every change writes."""
+    assert report.id is not None
+    event = ReportEvent(
+        report_id=report.id,
+        at=now,
+        actor=actor.label[:128],
+        officer_id=actor.officer_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
 def new_receipt_code(session: Session) -> str:
     while True:
         raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
@@ -107,9 +145,7 @@ def create(
             )
             .values(report_id=report.id, draft_owner=None)
         )
-    session.add(
-        ReportEvent(report_id=report.id, at=now, actor="resident", action="created", to_status=NEW)
-    )
+    record(session, report, RESIDENT, "created", now, to_status=NEW)
     return report
 
 
@@ -151,26 +187,16 @@ def transition(
     session: Session,
     report: Report,
     to_status: str,
-    actor: str,
+    actor: Actor,
     now: datetime,
     note: str | None = None,
     action: str = "status",
 ) -> ReportEvent:
     """Move a report to a new status if the rules allow, recording who, when and why."""
-    assert report.id is not None
     if to_status not in TRANSITIONS.get(report.status, frozenset()):
         raise TransitionError(f"{report.status} -> {to_status}")
-    event = ReportEvent(
-        report_id=report.id,
-        at=now,
-        actor=actor,
-        action=action,
-        from_status=report.status,
-        to_status=to_status,
-        note=note,
-    )
+    event = record(session, report, actor, action, now, note, report.status, to_status)
     report.status, report.updated_at = to_status, now
-    session.add(event)
     return event
 
 

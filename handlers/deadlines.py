@@ -69,7 +69,7 @@ def _escalations(session: Session, content: Content, now: datetime) -> list[dict
             and report.escalated_at is None
             and jobs.take(session, f"escalate:{report.id}", now)
         ):
-            system = content.text("police.actor_system")
+            system = reports.Actor(content.text("police.actor_system"))
             effects += triage.escalate(session, content, report, now, system)
     return effects
 

@@ -178,7 +178,7 @@ def act(
     if action == ASK:
         return _ask(session, content, actor, report, note or "", now)
     assert rule.target is not None
-    reports.transition(session, report, rule.target, actor=actor, now=now, action=action, note=note)
+    reports.transition(session, report, rule.target, actor, now, note=note, action=action)
     if action == "claim":
         report.claimed_by = officer.id
     effects = [police.card(report)]
@@ -207,17 +207,13 @@ def assign(
         status = content.text(f"status.{report.status}")
         return Outcome(content.text("police.already", status=status), refused=True)
     assert lead is not None and report.id is not None
-    actor, note = _actor(lead), _actor(officer)
+    actor, note = _actor(lead), _name(officer)
     effects = [police.card(report)]
     if report.status == reports.NEW:
-        reports.transition(
-            session, report, reports.ACCEPTED, actor=actor, now=now, action="assign", note=note
-        )
+        reports.transition(session, report, reports.ACCEPTED, actor, now, note, action="assign")
         effects += _to_reporter(session, content, report, _status_notice(content, report, None))
     else:
-        session.add(
-            ReportEvent(report_id=report.id, at=now, actor=actor, action="assign", note=note)
-        )
+        reports.record(session, report, actor, "assign", now, note)
     report.claimed_by = officer.id
     if officer.telegram_id is not None:
         notice = Reply(
@@ -229,19 +225,18 @@ def assign(
 
 
 def escalate(
-    session: Session, content: Content, report: Report, now: datetime, actor: str
+    session: Session, content: Content, report: Report, now: datetime, actor: reports.Actor
 ) -> list[dict[str, Any]]:
     """Hand a report up to the leads: recorded, flagged on the card, each lead told."""
-    assert report.id is not None
     report.escalated_at = now
-    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action=ESCALATE))
+    reports.record(session, report, actor, ESCALATE, now)
     notice = Reply(
         content.text(
             "police.escalation_notice",
             code=report.receipt_code,
             type=type_label(content, report.scam_type),
             status=content.text(f"status.{report.status}"),
-            actor=actor,
+            actor=actor.label,
         ),
         rows(nav(content.raw("police.view"), f"/xem {report.receipt_code}")),
     )
@@ -258,10 +253,9 @@ def add_info(
 ) -> list[dict[str, Any]]:
     """The reporter's answer or addition: into the history, onto the card, and said in the
     police chat beside the card, under no name."""
-    assert report.id is not None
     # The reporter appears to officers by this word, never by their account.
-    reporter = content.text("police.actor_reporter")
-    session.add(ReportEvent(report_id=report.id, at=now, actor=reporter, action="info", note=text))
+    reporter = reports.Actor(content.text("police.actor_reporter"))
+    reports.record(session, report, reporter, "info", now, text)
     report.updated_at = now
     said = content.text("police.reporter_added", code=report.receipt_code, text=text)
     return [police.card(report), police.note(said, report)]
@@ -276,12 +270,16 @@ def add_photos(
 
 
 def _ask(
-    session: Session, content: Content, actor: str, report: Report, question: str, now: datetime
+    session: Session,
+    content: Content,
+    actor: reports.Actor,
+    report: Report,
+    question: str,
+    now: datetime,
 ) -> Outcome:
     """Relay an officer's question to the reporter, on the reporter's channel, with the code
     and a way to answer; neither learns who the other is."""
-    assert report.id is not None
-    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action=ASK, note=question))
+    reports.record(session, report, actor, ASK, now, question)
     report.updated_at = now
     code = report.receipt_code
     notice = Reply(
@@ -294,7 +292,7 @@ def _ask(
 
 
 def _confirm_identifiers(
-    session: Session, content: Content, actor: str, report: Report, now: datetime
+    session: Session, content: Content, actor: reports.Actor, report: Report, now: datetime
 ) -> Outcome:
     """The officer confirms the report's identifiers as scam: /kiemtra then says so."""
     assert report.id is not None
@@ -302,7 +300,7 @@ def _confirm_identifiers(
     for identifier in named:
         identifier.confirmed_scam, identifier.confirmed_at = True, now
     note = ", ".join(i.display for i in named)
-    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action=CONFIRM, note=note))
+    reports.record(session, report, actor, CONFIRM, now, note)
     return Outcome(
         content.text("police.confirmed", count=len(named)), effects=[police.card(report)]
     )
@@ -349,7 +347,7 @@ def _event_line(content: Content, event: ReportEvent, whole: bool) -> str:
     return content.text(
         "police.event",
         at=_time(event.at),
-        actor=event.actor,
+        actor=f"{event.actor} (#{event.officer_id})" if event.officer_id else event.actor,
         status=label,
         note=note if whole else _cut(note, CARD_NOTE_CHARS),
     )
@@ -363,7 +361,11 @@ def _due(content: Content, report: Report) -> str:
     return content.text("police.due_none")
 
 
-def _actor(officer: Officer) -> str:
+def _actor(officer: Officer) -> reports.Actor:
+    return reports.Actor(officer.name, officer.id)
+
+
+def _name(officer: Officer) -> str:
     return f"{officer.name} (#{officer.id})"
 
 

@@ -13,7 +13,7 @@ from content import Content
 from db import officers
 from db.engine import Database
 from db.models import Evidence, Outbox, Report, ReportEvent
-from handlers import casework
+from handlers import casework, triage
 from handlers.types import Attachment
 from tests.chat import Chat
 from tests.test_journeys import _report
@@ -183,3 +183,20 @@ def test_a_lead_assigns_and_the_officer_is_told(dispatcher, db: Database) -> Non
         assert any(code in row.payload["text"] for row in told)
         reporter = session.exec(select(Outbox).where(Outbox.recipient == "8500")).all()
         assert any("Cán bộ đã nhận xử lý" in row.payload["text"] for row in reporter)
+
+
+def test_an_officer_with_the_longest_name_can_act(dispatcher, db: Database, words, clock) -> None:
+    """Names may be 128 long; the history records the officer by id and the name in full."""
+    resident = Chat(dispatcher, channel="telegram", user="8470")
+    _report(resident, ACCOUNT)
+    name = ("Nguyễn Thị Phương " * 8)[:127] + "A"
+    with db.transaction() as session:
+        officer = officers.add(session, name=name, role="officer", telegram_id=9_470)
+        report = session.exec(select(Report)).one()
+        outcome = triage.act(session, words, officer, report, "claim", clock())
+        assert not outcome.refused
+    with db.transaction() as session:
+        event = session.exec(select(ReportEvent).order_by(col(ReportEvent.id).desc())).first()
+        assert event is not None and event.officer_id == officer.id and event.actor == name
+        report = session.exec(select(Report)).one()
+        assert f"{name} (#{officer.id})" in triage.card(session, words, report, whole=True).text
