@@ -73,17 +73,34 @@ async def send_turn(
             await asyncio.to_thread(settle, db, outbox_id)
 
 
-async def fetch_photo(session: aiohttp.ClientSession, url: str, cap: int) -> Attachment:
-    """A photo a resident sent, by its address; over `cap` bytes it is not kept (data None,
-    the size known), so the core can say why."""
+# A photo's own bounds, whatever the channel's session allows its API calls.
+PHOTO_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10, sock_read=20)
+PHOTO_CHUNK = 64 * 1024
+
+
+async def fetch_photo(
+    session: aiohttp.ClientSession,
+    url: str,
+    cap: int,
+    timeout: aiohttp.ClientTimeout = PHOTO_TIMEOUT,
+) -> Attachment:
+    """A photo a resident sent, by its address, read whole. Over `cap` bytes it is not kept
+    (data None, a size over the cap); not received (an error status, a timeout, a broken
+    connection, an empty body) it is data None with size 0, so the core can say which."""
+    body = bytearray()
     try:
-        async with session.get(url) as response:
-            announced = int(response.headers.get("Content-Length") or 0)
-            if announced > cap:
+        async with session.get(url, timeout=timeout) as response:
+            if not 200 <= response.status < 300:
+                return Attachment("photo", data=None)
+            announced = response.content_length
+            if announced is not None and announced > cap:
                 return Attachment("photo", data=None, size=announced)
-            data = await response.content.read(cap + 1)
-    except (aiohttp.ClientError, ValueError):
+            async for chunk in response.content.iter_chunked(PHOTO_CHUNK):
+                body += chunk
+                if len(body) > cap:  # stop here: a huge or endless body never fills memory
+                    return Attachment("photo", data=None, size=len(body))
+    except (aiohttp.ClientError, TimeoutError, ValueError):
         return Attachment("photo", data=None)
-    if len(data) > cap:
-        return Attachment("photo", data=None, size=len(data))
-    return Attachment("photo", data=data, size=len(data))
+    if not body:
+        return Attachment("photo", data=None)
+    return Attachment("photo", data=bytes(body), size=len(body))

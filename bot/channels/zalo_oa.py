@@ -149,7 +149,10 @@ class ZaloOAChannel:
                 str((a.get("payload") or {}).get("url", "")) for a in message.get("attachments", [])
             ]
             cap = self.evidence_max_bytes
-            attachments = [await delivery.fetch_photo(self._session, url, cap) for url in urls]
+            # An album's photos side by side: the turn waits for the slowest, not the sum.
+            attachments = await asyncio.gather(
+                *(delivery.fetch_photo(self._session, url, cap) for url in urls)
+            )
             return replace(base, text=str(message.get("text", "")), attachments=tuple(attachments))
         if name in ("user_send_sticker", "user_send_file", "user_send_gif", "user_send_audio"):
             return replace(base, attachments=(Attachment(name.removeprefix("user_send_")),))

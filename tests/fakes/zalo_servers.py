@@ -105,6 +105,8 @@ class ZaloOA(_Threaded):
         self.uploads: dict[str, bytes] = {}  # attachment id -> image
         self.upload_calls = 0
         self.webhook_url = ""
+        # Serve files as (bytes, pause) pieces with no Content-Length, as a slow CDN might.
+        self.trickle: tuple[int, float] | None = None
         self._msg_ids = itertools.count(1)
 
     def routes(self, app: web.Application) -> None:
@@ -270,11 +272,21 @@ class ZaloOA(_Threaded):
             }
         )
 
-    async def _file(self, request: web.Request) -> web.Response:
+    async def _file(self, request: web.Request) -> web.StreamResponse:
         data = self.files.get(request.match_info["name"])
-        return (
-            web.Response(body=data, content_type="image/jpeg") if data else web.Response(status=404)
-        )
+        if not data:
+            return web.Response(status=404)
+        if self.trickle is None:
+            return web.Response(body=data, content_type="image/jpeg")
+        size, pause = self.trickle
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), size):
+            await response.write(data[start : start + size])
+            await asyncio.sleep(pause)
+        await response.write_eof()
+        return response
 
 
 class ZaloBot(_Threaded):
