@@ -12,6 +12,10 @@ from dotenv import load_dotenv
 from handlers.types import Limits
 
 DEFAULT_DATABASE_URL = "sqlite:///data/canhgiac.db"
+# A webhook secret is all that stands between the internet and a forged update.
+MIN_PRODUCTION_WEBHOOK_SECRET = 32
+# Zalo issues 20-character secret keys; anything much shorter was mistyped or truncated.
+MIN_ZALO_SECRET_KEY = 16
 
 
 class SettingsError(ValueError):
@@ -169,9 +173,45 @@ def _check(settings: Settings) -> None:
         raise SettingsError("JOBS_EVERY_SECONDS must be above 0")
     if settings.police_chat_id and not settings.police_chat_id.lstrip("-").isdigit():
         raise SettingsError("POLICE_CHAT_ID must be a Telegram chat id, e.g. -1001234567890")
-    if (
-        settings.is_production
-        and settings.database_url.startswith("sqlite")
-        and ":memory:" in settings.database_url
-    ):
+    if settings.is_production:
+        _check_production(settings)
+
+
+def police_can_receive_tip_cards(settings: Settings) -> bool:
+    """Some way for the ward police to receive tip cards is configured (today: the Telegram
+    police chat; a web console would be another)."""
+    return bool(settings.telegram_bot_token and settings.police_chat_id)
+
+
+def _check_production(settings: Settings) -> None:
+    """What would let a ward's deployment start and then quietly fail its residents."""
+    if settings.database_url.startswith("sqlite") and ":memory:" in settings.database_url:
         raise SettingsError("an in-memory database loses every report on restart")
+    if not settings.messenger:
+        raise SettingsError(
+            "ENVIRONMENT=production needs a messenger: set TELEGRAM_BOT_TOKEN, "
+            "ZALO_OA_APP_ID and ZALO_OA_SECRET_KEY, or ZALO_BOT_TOKEN"
+        )
+    if not police_can_receive_tip_cards(settings):
+        raise SettingsError(
+            "ENVIRONMENT=production has no way for police to receive tip cards: "
+            "set TELEGRAM_BOT_TOKEN and POLICE_CHAT_ID"
+        )
+    for name, secret in (
+        ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),
+        ("ZALO_BOT_WEBHOOK_SECRET", settings.zalo_bot_webhook_secret),
+    ):
+        if secret and len(secret) < MIN_PRODUCTION_WEBHOOK_SECRET:
+            raise SettingsError(
+                f"{name} must be at least {MIN_PRODUCTION_WEBHOOK_SECRET} characters in "
+                "production (or empty: one is generated and kept in the database)"
+            )
+    for name, key in (
+        ("ZALO_OA_SECRET_KEY", settings.zalo_oa_secret_key),
+        ("ZALO_APP_SECRET_KEY", settings.zalo_app_secret_key),
+    ):
+        if key and len(key) < MIN_ZALO_SECRET_KEY:
+            raise SettingsError(
+                f"{name} is only {len(key)} characters, too short for a Zalo key: "
+                "copy it again from the Zalo developer console"
+            )

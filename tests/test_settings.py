@@ -1,0 +1,113 @@
+"""Start-up checks: production refuses settings that cannot work; local runs stay permissive."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import settings as settings_module
+from bot.settings import Settings, SettingsError
+
+# Every variable these tests set, cleared first so the caller's environment cannot leak in.
+NAMES = (
+    "ENVIRONMENT",
+    "DATABASE_URL",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "POLICE_CHAT_ID",
+    "ZALO_OA_APP_ID",
+    "ZALO_OA_SECRET_KEY",
+    "ZALO_APP_SECRET_KEY",
+    "ZALO_BOT_TOKEN",
+    "ZALO_BOT_WEBHOOK_SECRET",
+)
+# A production deployment that works: Telegram with the police chat, a PostgreSQL database.
+WORKING = {
+    "ENVIRONMENT": "production",
+    "DATABASE_URL": "postgresql+psycopg://canhgiac@127.0.0.1:5432/canhgiac",
+    "TELEGRAM_BOT_TOKEN": "123456:ABC",
+    "POLICE_CHAT_ID": "-1001234567890",
+}
+
+
+def _load(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return settings_module.load(env_file=None)
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **changes: str) -> Settings:
+    return _load(monkeypatch, **(WORKING | changes))
+
+
+def test_a_working_production_deployment_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _production(
+        monkeypatch,
+        TELEGRAM_WEBHOOK_SECRET="s" * 32,
+        ZALO_OA_APP_ID="2826623761416750119",
+        ZALO_OA_SECRET_KEY="4GWZIBC8RB7pWeRlWeIO",
+        ZALO_BOT_TOKEN="bot-token",
+        ZALO_BOT_WEBHOOK_SECRET="z" * 40,
+    )
+    assert settings.is_production and settings.zalo_oa
+
+
+def test_local_runs_stay_permissive(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(
+        monkeypatch,
+        TELEGRAM_BOT_TOKEN="123456:ABC",
+        TELEGRAM_WEBHOOK_SECRET="short-but-valid-16",
+        ZALO_OA_APP_ID="1",
+        ZALO_OA_SECRET_KEY="key",
+        ZALO_BOT_WEBHOOK_SECRET="tiny",
+    )
+    assert not settings.is_production and not settings.police_chat_id
+    assert _load(monkeypatch).environment == "local"
+
+
+def test_production_needs_a_messenger(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError, match="needs a messenger"):
+        _production(monkeypatch, TELEGRAM_BOT_TOKEN="", POLICE_CHAT_ID="")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"POLICE_CHAT_ID": ""},
+        # Zalo tips are worked on Telegram: Zalo alone leaves the cards nowhere to go.
+        {
+            "TELEGRAM_BOT_TOKEN": "",
+            "ZALO_OA_APP_ID": "2826623761416750119",
+            "ZALO_OA_SECRET_KEY": "4GWZIBC8RB7pWeRlWeIO",
+        },
+        {"TELEGRAM_BOT_TOKEN": "", "ZALO_BOT_TOKEN": "bot-token"},
+    ],
+)
+def test_production_needs_a_way_for_police_to_receive_tip_cards(
+    monkeypatch: pytest.MonkeyPatch, changes: dict[str, str]
+) -> None:
+    with pytest.raises(SettingsError, match="no way for police to receive tip cards"):
+        _production(monkeypatch, **changes)
+
+
+@pytest.mark.parametrize("name", ["TELEGRAM_WEBHOOK_SECRET", "ZALO_BOT_WEBHOOK_SECRET"])
+def test_production_webhook_secrets_are_long(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    changes = {name: "s" * 31, "ZALO_BOT_TOKEN": "bot-token"}
+    with pytest.raises(SettingsError, match=f"{name} must be at least 32 characters"):
+        _production(monkeypatch, **changes)
+    assert getattr(_production(monkeypatch, **changes | {name: "s" * 32}), name.lower())
+
+
+@pytest.mark.parametrize("name", ["ZALO_OA_SECRET_KEY", "ZALO_APP_SECRET_KEY"])
+def test_production_refuses_a_truncated_zalo_key(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    zalo = {"ZALO_OA_APP_ID": "2826623761416750119", "ZALO_OA_SECRET_KEY": "4GWZIBC8RB7pWeRlWeIO"}
+    with pytest.raises(SettingsError, match=f"{name} is only 8 characters"):
+        _production(monkeypatch, **zalo | {name: "4GWZIBC8"})
+
+
+def test_production_refuses_an_in_memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError, match="in-memory"):
+        _production(monkeypatch, DATABASE_URL="sqlite:///:memory:")
