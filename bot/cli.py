@@ -1,4 +1,5 @@
-"""The `canhgiac` command line: run the bot, chat in a terminal, migrate, check content."""
+"""The `canhgiac` command line: run the bot, chat in a terminal, migrate, back up and
+restore, check content."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     database = commands.add_parser("db", help="database tasks")
     database.add_subparsers(dest="action", required=True).add_parser(
         "upgrade", help="bring the database to the latest migration"
+    )
+    save = commands.add_parser("backup", help="copy the database to a file, while the bot runs")
+    save.add_argument("--out", required=True, type=Path, help="the backup file to write")
+    load = commands.add_parser(
+        "restore", help="put a backup into the configured database, then migrate it"
+    )
+    load.add_argument("file", type=Path, help="a file made by `canhgiac backup`")
+    load.add_argument(
+        "--force", action="store_true", help="even if the database already holds reports"
     )
     words = commands.add_parser("content", help="content tasks")
     words.add_subparsers(dest="action", required=True).add_parser(
@@ -77,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             db.dispose()
     if args.command == "jobs":
         return _jobs_tick(settings, args.at)
+    if args.command in ("backup", "restore"):
+        return _backup_or_restore(settings, args)
     if args.command == "db":
         open_database(settings).dispose()
         print("database is at the latest migration")
@@ -108,8 +120,8 @@ def _chat(settings: settings_module.Settings) -> int:
 
 def _jobs_tick(settings: settings_module.Settings, at: str | None) -> int:
     import content
-    from bot.runner import plan
-    from bot.scheduler import run_due
+    from bot.backup import BackupError
+    from bot.scheduler import backup_due, plan, run_due
     from db.clock import utcnow
 
     try:
@@ -123,9 +135,30 @@ def _jobs_tick(settings: settings_module.Settings, at: str | None) -> int:
     db = open_database(settings)
     try:
         queued = run_due(db, content.load(), now.astimezone(UTC), plan(settings))
+        print(f"queued {queued} message(s)")
+        made = backup_due(db, now.astimezone(UTC), plan(settings))
+    except (BackupError, OSError) as error:
+        print(f"canhgiac: backup failed: {error}", file=sys.stderr)
+        return 1
     finally:
         db.dispose()
-    print(f"queued {queued} message(s)")
+    if made is not None:
+        print(f"backed up to {made}")
+    return 0
+
+
+def _backup_or_restore(settings: settings_module.Settings, args: argparse.Namespace) -> int:
+    from bot import backup
+
+    try:
+        if args.command == "backup":
+            print(f"backed up to {backup.backup(settings.database_url, args.out)}")
+        else:
+            backup.restore(settings.database_url, args.file, force=args.force)
+            print(f"restored {args.file}; the database is at the latest migration")
+    except (backup.BackupError, OSError) as error:
+        print(f"canhgiac: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

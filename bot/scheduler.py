@@ -1,6 +1,7 @@
-"""The clock's jobs on APScheduler: one short tick runs whatever is due. What is due, and
-whether another process already did it, is decided in the database (handlers/deadlines and
-the job ledger), so nothing is lost across restarts and nothing fires twice."""
+"""The clock's jobs on APScheduler: one short tick runs whatever is due, and a second job makes
+the daily backup. What is due, and whether another process already did it, is decided in the
+database (handlers/deadlines and the job ledger), so nothing is lost across restarts and
+nothing fires twice."""
 
 from __future__ import annotations
 
@@ -8,18 +9,24 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import backup
+from bot.liveness import Liveness
+from bot.settings import Settings
 from content import Content
-from db import outbox
-from db.clock import utcnow
+from db import jobs, outbox
+from db.clock import to_vietnam, utcnow
 from db.engine import Database
 from handlers import alerts, deadlines
 
 log = logging.getLogger(__name__)
+# After a failed backup this process waits this long before trying again (not every tick).
+BACKUP_RETRY_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,21 @@ class Plan:
     digest_at: time = time(7, 30)
     tip_weekday: int = 1  # ISO: 1 = Monday
     tip_at: time = time(9, 0)
+    # The daily backup: its folder (None: no backups), its moment, how many copies stay.
+    backup_dir: Path | None = None
+    backup_at: time = time(2, 0)
+    backup_keep: int = 14
+
+
+def plan(settings: Settings) -> Plan:
+    return Plan(
+        settings.digest_at,
+        settings.tip_weekday,
+        settings.tip_at,
+        settings.backup_dir,
+        settings.backup_at,
+        settings.backup_keep,
+    )
 
 
 def run_due(db: Database, content: Content, now: datetime, plan: Plan) -> int:
@@ -42,6 +64,27 @@ def run_due(db: Database, content: Content, now: datetime, plan: Plan) -> int:
     return len(effects) + (1 if tip else 0)
 
 
+def backup_due(db: Database, now: datetime, plan: Plan) -> Path | None:
+    """Once a day from `backup_at` (Vietnam time), the process that takes the day's key makes
+    the backup, after that key's transaction, so the copy never holds a write lock. A
+    failed backup gives the key back for a later try; returns the file made, if any."""
+    if plan.backup_dir is None:
+        return None
+    local = to_vietnam(now)
+    if local.time() < plan.backup_at:
+        return None
+    key = f"backup:{local.date()}"
+    with db.transaction() as session:
+        if not jobs.take(session, key, now):
+            return None
+    try:
+        return backup.scheduled(db.url, plan.backup_dir, plan.backup_keep, local)
+    except BaseException:
+        with db.transaction() as session:
+            jobs.release(session, key)
+        raise
+
+
 class Scheduler:
     def __init__(
         self,
@@ -50,10 +93,15 @@ class Scheduler:
         plan: Plan,
         every_seconds: float,
         clock: Callable[[], datetime] = utcnow,
+        liveness: Liveness | None = None,
     ) -> None:
         self.db, self.content, self.plan, self.clock = db, content, plan, clock
         self.every_seconds = every_seconds
+        self.liveness = liveness or Liveness()
+        # Ticks that keep failing (or stop coming) show on /healthz after a few periods.
+        self.liveness.register("scheduler", every_seconds * 3 + 60)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._backup_not_before: datetime | None = None
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -64,9 +112,20 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        if self.plan.backup_dir is not None:
+            # Its own job: a long pg_dump must not hold up reminders and escalations.
+            self._scheduler.add_job(
+                self.backup,
+                IntervalTrigger(seconds=self.every_seconds),
+                id="backup",
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+            )
         self._scheduler.start()
 
     def stop(self) -> None:
+        self.liveness.ended("scheduler")
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
@@ -77,5 +136,18 @@ class Scheduler:
             )
             if queued:
                 log.info("scheduled work queued %s messages", queued)
+            self.liveness.beat("scheduler")
         except Exception:
             log.exception("scheduled work failed; the next tick tries again")
+
+    async def backup(self) -> None:
+        now = self.clock()
+        if self._backup_not_before is not None and now < self._backup_not_before:
+            return
+        try:
+            made = await asyncio.to_thread(backup_due, self.db, now, self.plan)
+            if made is not None:
+                log.info("daily backup written to %s", made)
+        except Exception:
+            self._backup_not_before = now + BACKUP_RETRY_AFTER
+            log.exception("daily backup failed; trying again in %s", BACKUP_RETRY_AFTER)

@@ -12,6 +12,8 @@ from dotenv import load_dotenv
 from handlers.types import Limits
 
 DEFAULT_DATABASE_URL = "sqlite:///data/canhgiac.db"
+# Where a production deployment keeps its daily backups unless BACKUP_DIR says otherwise.
+DEFAULT_PRODUCTION_BACKUP_DIR = "data/backups"
 # A webhook secret is all that stands between the internet and a forged update.
 MIN_PRODUCTION_WEBHOOK_SECRET = 32
 # Zalo issues 20-character secret keys; anything much shorter was mistyped or truncated.
@@ -57,6 +59,15 @@ def _clock_time(name: str, default: time) -> time:
         raise SettingsError(f"{name} must be a time of day like 07:30, got {raw!r}") from error
 
 
+def _backup_dir(environment: str) -> Path | None:
+    """BACKUP_DIR; empty means off, except in production, which always keeps backups
+    unless told `off` (e.g. when the database is backed up by other means)."""
+    raw = os.environ.get("BACKUP_DIR", "").strip()
+    if raw.lower() == "off" or (not raw and environment != "production"):
+        return None
+    return Path(raw or DEFAULT_PRODUCTION_BACKUP_DIR)
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -92,6 +103,10 @@ class Settings:
     tip_at: time = time(9, 0)
     # Largest request body the web app reads; beyond it, 413 before anything is parsed.
     http_max_body_bytes: int = 1024 * 1024
+    # Daily backups: the folder (None: off), the moment (Vietnam time) and how many to keep.
+    backup_dir: Path | None = None
+    backup_at: time = time(2, 0)
+    backup_keep: int = 14
 
     @property
     def is_production(self) -> bool:
@@ -112,8 +127,9 @@ def load(env_file: str | Path | None = ".env") -> Settings:
     if env_file and Path(env_file).exists():
         load_dotenv(env_file, override=False)
     get = os.environ.get
+    environment = get("ENVIRONMENT", "local").strip().lower()
     settings = Settings(
-        environment=get("ENVIRONMENT", "local").strip().lower(),
+        environment=environment,
         database_url=get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         telegram_bot_token=get("TELEGRAM_BOT_TOKEN", "").strip(),
         telegram_api_url=(get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org").rstrip(
@@ -143,6 +159,9 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         tip_weekday=_int("WEEKLY_TIP_DAY", 1, 1),
         tip_at=_clock_time("WEEKLY_TIP_AT", time(9, 0)),
         http_max_body_bytes=_int("HTTP_MAX_BODY_KB", 1024, 16) * 1024,
+        backup_dir=_backup_dir(environment),
+        backup_at=_clock_time("BACKUP_AT", time(2, 0)),
+        backup_keep=_int("BACKUP_KEEP", 14, 1),
         limits=Limits(
             reports_per_day=_int("REPORTS_PER_DAY", 10, 1),
             code_lookups_per_hour=_int("CODE_LOOKUPS_PER_HOUR", 10, 1),

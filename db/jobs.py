@@ -21,3 +21,8 @@ def take(session: Session, key: str, now: datetime) -> bool:
 def prune(session: Session, older_than: timedelta, now: datetime) -> int:
     result = session.execute(delete(JobRun).where(col(JobRun.at) < now - older_than))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def release(session: Session, key: str) -> None:
+    """Give a key back, so a run that failed after its key was committed is tried again."""
+    session.execute(delete(JobRun).where(col(JobRun.key) == key))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
+from pathlib import Path
+
 import pytest
 
 from bot import settings as settings_module
@@ -19,6 +22,9 @@ NAMES = (
     "ZALO_APP_SECRET_KEY",
     "ZALO_BOT_TOKEN",
     "ZALO_BOT_WEBHOOK_SECRET",
+    "BACKUP_DIR",
+    "BACKUP_AT",
+    "BACKUP_KEEP",
 )
 # A production deployment that works: Telegram with the police chat, a PostgreSQL database.
 WORKING = {
@@ -111,3 +117,25 @@ def test_production_refuses_a_truncated_zalo_key(
 def test_production_refuses_an_in_memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError, match="in-memory"):
         _production(monkeypatch, DATABASE_URL="sqlite:///:memory:")
+
+
+def test_backups_are_off_locally_and_on_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = _load(monkeypatch)
+    assert local.backup_dir is None
+    assert (local.backup_at, local.backup_keep) == (time(2, 0), 14)
+    assert _production(monkeypatch).backup_dir == Path("data/backups")
+    assert _production(monkeypatch, BACKUP_DIR="off").backup_dir is None
+    chosen = _load(monkeypatch, BACKUP_DIR="/srv/backups", BACKUP_AT="03:15", BACKUP_KEEP="30")
+    assert chosen.backup_dir == Path("/srv/backups")
+    assert (chosen.backup_at, chosen.backup_keep) == (time(3, 15), 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("BACKUP_KEEP", "0", "BACKUP_KEEP must be at least 1"), ("BACKUP_AT", "2h", "BACKUP_AT")],
+)
+def test_backup_settings_are_checked(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        _load(monkeypatch, **{name: value})
