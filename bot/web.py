@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
@@ -17,6 +19,7 @@ from bot.channels.zalo_oa import ZaloOAChannel
 from db.engine import Database
 
 log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1024 * 1024  # Settings.http_max_body_bytes unless told otherwise
 
 
 @dataclass
@@ -35,7 +38,9 @@ class Routes:
         return bool((self.telegram and self.telegram_path) or self.zalo_oa or self.zalo_bot)
 
 
-def create_app(db: Database, routes: Routes | None = None) -> FastAPI:
+def create_app(
+    db: Database, routes: Routes | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> FastAPI:
     routes = routes or Routes()
     app = FastAPI(title="Cảnh giác", docs_url=None, redoc_url=None, openapi_url=None)
     telegram, telegram_path, telegram_secret = (
@@ -62,8 +67,9 @@ def create_app(db: Database, routes: Routes | None = None) -> FastAPI:
 
         @app.post("/zalo/oa")
         async def zalo_oa_webhook(request: Request) -> Response:
-            raw = await request.body()
-            event = zalo_oa.verify(raw, request.headers.get("X-ZEvent-Signature", ""))
+            # The MAC covers the raw body and a timestamp inside it: read (capped), then check.
+            raw, body = await webhook_body(request, max_body_bytes)
+            event = zalo_oa.verify(raw, request.headers.get("X-ZEvent-Signature", ""), body)
             if event is None:
                 return Response(status_code=403)  # forged, altered or replayed: nothing done
             await zalo_oa.handle_event(event)
@@ -74,13 +80,10 @@ def create_app(db: Database, routes: Routes | None = None) -> FastAPI:
         @app.post("/zalo/bot")
         async def zalo_bot_webhook(request: Request) -> Response:
             given = request.headers.get("X-Bot-Api-Secret-Token", "")
-            if not hmac.compare_digest(given.encode(), routes.zalo_bot_secret.encode()):
+            if not _same_secret(given, routes.zalo_bot_secret):
                 return Response(status_code=403)
-            try:
-                body = await request.json()
-            except ValueError:
-                return Response(status_code=400)
-            await zalo_bot.handle(body if isinstance(body, dict) else {})
+            _, body = await webhook_body(request, max_body_bytes)
+            await zalo_bot.handle(body)
             return Response(status_code=200)
 
     if telegram is not None and telegram_path:
@@ -88,17 +91,54 @@ def create_app(db: Database, routes: Routes | None = None) -> FastAPI:
         @app.post(telegram_path)
         async def telegram_webhook(request: Request) -> Response:
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-            if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
+            if not _same_secret(given, telegram_secret):
                 return Response(status_code=403)
-            try:
-                body = await request.json()
-            except ValueError:
+            _, body = await webhook_body(request, max_body_bytes)
+            try:  # only to refuse what is no update (400); the channel reads it again
+                Update.de_json(body, telegram.bot)
+            except Exception:  # odd shapes raise TypeError, KeyError, AttributeError, ...
                 return Response(status_code=400)
             # Answer only once the turn is committed: a failure makes Telegram deliver again.
             await telegram.handle_json(body)
             return Response(status_code=200)
 
     return app
+
+
+async def webhook_body(request: Request, cap: int) -> tuple[bytes, dict[str, Any]]:
+    """A webhook's body, raw and as a JSON object. Over `cap` bytes it is refused (413)
+    unread when announced so, else as soon as the stream passes the cap; a body that is
+    not a JSON object is refused (400)."""
+    announced = request.headers.get("Content-Length", "")
+    # Digits only: the HTTP server has refused a malformed length; 19 digits is beyond any cap.
+    if (
+        announced.isascii()
+        and announced.isdigit()
+        and (len(announced) > 18 or int(announced) > cap)
+    ):
+        raise _too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > cap:
+            raise _too_large()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or nested too deep
+        raise HTTPException(status_code=400) from error
+    if not isinstance(body, dict):
+        raise HTTPException(status_code=400)
+    return bytes(raw), body
+
+
+def _too_large() -> HTTPException:
+    # Closing the connection spares reading (and discarding) the rest of the sender's body.
+    return HTTPException(status_code=413, headers={"Connection": "close"})
+
+
+def _same_secret(given: str, secret: str) -> bool:
+    """Compared as bytes: compare_digest refuses str with non-ASCII characters."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), secret.encode())
 
 
 def _database_ok(db: Database) -> str:

@@ -85,22 +85,30 @@ class ZaloOAChannel:
 
     # --- events in -------------------------------------------------------------------------
 
-    def verify(self, raw: bytes, header: str) -> dict[str, Any] | None:
+    def verify(self, raw: bytes, header: str, event: Any = None) -> dict[str, Any] | None:
         """The event if its signature is Zalo's and it is recent; None otherwise (refused
-        before anything is processed). mac = sha256(app_id + raw body + timestamp + secret)."""
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            return None
+        before anything is processed). mac = sha256(app_id + raw body + timestamp + secret).
+        `event` is the body already parsed, when the caller has it; never raises."""
+        if event is None:
+            try:
+                event = json.loads(raw)
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
+                return None
         if not isinstance(event, dict):
             return None
-        timestamp = str(event.get("timestamp", ""))
+        stamp = event.get("timestamp")
+        timestamp = str(stamp) if isinstance(stamp, str | int) else ""
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 20:
+            return None  # milliseconds since 1970: ASCII digits, a few of them
         given = header.strip()
         given = given[4:] if given.lower().startswith("mac=") else given
         expected = hashlib.sha256(
             self.app_id.encode() + raw + timestamp.encode() + self.secret_key.encode()
         ).hexdigest()
-        if not timestamp.isdigit() or not hmac.compare_digest(given.lower(), expected):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        if not hmac.compare_digest(
+            given.lower().encode("utf-8", "surrogatepass"), expected.encode()
+        ):
             return None
         if abs(time.time() - int(timestamp) / 1000) > self.replay_window:
             return None  # a replayed (or badly delayed) event
