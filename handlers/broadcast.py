@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from db import broadcasts, officers, residents
 from db.clock import VIETNAM
 from db.models import Broadcast, Officer, Resident
-from handlers import alerts
+from handlers import alerts, evidence
 from handlers.flow import Answer, Flow, choice, enter, finish, goto, nav, rows, stay
 from handlers.menu import menu_reply
 from handlers.parse import substance
@@ -106,11 +106,10 @@ def photo(ctx: Context, state: State, answer: Answer) -> Outcome:
     pictures = [a for a in answer.attachments if a.kind == "photo"]
     if not pictures:
         return stay(ctx, state, FLOW, ctx.content.text("broadcast.photo_expected"))
-    data = pictures[0].data
-    if data is None or len(data) > ctx.limits.evidence_max_bytes:
-        limit = ctx.limits.evidence_max_bytes // (1024 * 1024)
-        return stay(ctx, state, FLOW, ctx.content.text("report.evidence_too_big", limit_mb=limit))
-    draft.photo = data
+    why_not = evidence.unusable(ctx, pictures[0])
+    if why_not is not None:
+        return stay(ctx, state, FLOW, why_not)
+    draft.photo = pictures[0].data
     return goto(ctx, state, FLOW, "link")
 
 

@@ -28,11 +28,11 @@ def keep(
         if held + len(kept) >= limits.evidence_per_report:
             notes.append(ctx.content.text("report.evidence_full", limit=limits.evidence_per_report))
             break
-        if photo.data is None or len(photo.data) > limits.evidence_max_bytes:
-            # The channel does not download what is over the cap: data None, size known.
-            limit_mb = limits.evidence_max_bytes // (1024 * 1024)
-            notes.append(ctx.content.text("report.evidence_too_big", limit_mb=limit_mb))
+        why_not = unusable(ctx, photo)
+        if why_not is not None:
+            notes.append(why_not)
             continue
+        assert photo.data is not None  # what unusable() lets through has its bytes
         evidence = Evidence(
             draft_owner=draft_owner,
             report_id=report_id,
@@ -45,6 +45,18 @@ def keep(
         ctx.session.add(evidence)
         kept.append(evidence)
     return kept, notes
+
+
+def unusable(ctx: Context, photo: Attachment) -> str | None:
+    """Why a photo cannot be kept, in words for the resident; None when it can. The channel
+    does not download what is over the cap (data None, size known), and a photo it could not
+    fetch at all arrives as data None with no size."""
+    cap = ctx.limits.evidence_max_bytes
+    if photo.data is not None and len(photo.data) <= cap:
+        return None
+    if photo.data is None and not photo.size:
+        return ctx.content.text("report.evidence_not_received")
+    return ctx.content.text("report.evidence_too_big", limit_mb=cap // (1024 * 1024))
 
 
 def count(session: Session, report_id: int) -> int:

@@ -78,6 +78,8 @@ def test_reporter_adds_screenshots_to_their_report(dispatcher, db: Database, lim
     too_big = Attachment("photo", data=None, size=limits.evidence_max_bytes + 1)
     resident.send(attachments=(too_big,))
     assert "Ảnh quá lớn" in resident.text
+    resident.send(attachments=(Attachment("photo", data=None),))  # the download failed
+    assert "Chưa nhận được ảnh" in resident.text and "quá lớn" not in resident.text
     resident.send("Ảnh thứ hai là biên lai chuyển khoản")  # words after photos finish it
     assert "Đã gửi bổ sung" in resident.text and resident.state().flow is None
     with db.transaction() as session:
