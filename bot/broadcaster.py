@@ -9,13 +9,13 @@ other message is sent exactly once, and none is lost."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import Blocked, NotNow, Rejected, RetryLater
 from content import Content
 from db import broadcasts, outbox
@@ -89,18 +89,15 @@ class Broadcaster:
         self._broadcasts: dict[int, Broadcast] = {}
         self._inflight: set[asyncio.Task[None]] = set()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, liveness: Liveness | None = None) -> None:
+        async def one_round() -> bool:
+            return await self.work_once() > 0
+
         writer = asyncio.create_task(self._write_marks())
         try:
-            while not stop.is_set():
-                try:
-                    sent = await self.work_once()
-                except Exception:
-                    log.exception("broadcast worker failed; retrying")
-                    sent = 0
-                if not sent:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.idle_seconds)
+            await keep_running(
+                "broadcasts", one_round, stop, liveness or Liveness(), self.idle_seconds, 600.0
+            )
         finally:
             await self._settle()
             writer.cancel()

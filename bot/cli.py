@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import broadcast_cli, officer_cli
+from bot import broadcast_cli, officer_cli, updates_cli
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     officer_cli.add_arguments(commands)
     broadcast_cli.add_arguments(commands)
+    updates_cli.add_arguments(commands)
     jobs = commands.add_parser("jobs", help="scheduled work (reminders, escalation, digest)")
     tick = jobs.add_subparsers(dest="action", required=True).add_parser(
         "tick", help="do whatever is due now, once (e.g. from cron when the bot is not running)"
@@ -75,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         db = open_database(settings)
         try:
             return officer_cli.run(args, db)
+        finally:
+            db.dispose()
+    if args.command == "updates":
+        db = open_database(settings)
+        try:
+            return updates_cli.run(args, db)
         finally:
             db.dispose()
     if args.command == "broadcast":

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
+from bot.liveness import Liveness, keep_running
 from db import broadcasts, conversations, jobs, outbox
 from db.clock import utcnow
 from db.engine import Database
@@ -31,12 +31,12 @@ def tidy(db: Database) -> tuple[int, int]:
     return ids, sent
 
 
-async def run(db: Database, stop: asyncio.Event, every: float = 3600) -> None:
-    while not stop.is_set():
-        try:
-            ids, sent = await asyncio.to_thread(tidy, db)
-            log.info("maintenance: forgot %s update ids, %s sent messages", ids, sent)
-        except Exception:
-            log.exception("maintenance failed; will try again")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+async def run(
+    db: Database, stop: asyncio.Event, liveness: Liveness | None = None, every: float = 3600
+) -> None:
+    async def one_round() -> bool:
+        ids, sent = await asyncio.to_thread(tidy, db)
+        log.info("maintenance: forgot %s update ids, %s sent messages", ids, sent)
+        return False
+
+    await keep_running("maintenance", one_round, stop, liveness or Liveness(), every, every * 3)

@@ -4,11 +4,11 @@ Each channel is a transport; interactive rows go before bulk ones."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bot.liveness import Liveness, keep_running
 from db import outbox
 from db.clock import utcnow
 from db.engine import Database
@@ -17,6 +17,7 @@ from db.models import Outbox
 log = logging.getLogger(__name__)
 Transport = Callable[[Outbox], Awaitable[None]]
 LEASE = timedelta(seconds=60)
+STALE_AFTER = 600.0  # a round may wait on a chat's pace; ten minutes without one is stuck
 
 
 class Blocked(Exception):
@@ -62,16 +63,13 @@ class OutboxSender:
         self.never_give_up = never_give_up
         self.batch, self.idle_seconds = batch, idle_seconds
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.drain_once()
-            except Exception:
-                log.exception("outbox sender failed; retrying")
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.idle_seconds)
+    async def run(self, stop: asyncio.Event, liveness: Liveness | None = None) -> None:
+        async def one_round() -> bool:
+            return await self.drain_once() > 0
+
+        await keep_running(
+            "outbox", one_round, stop, liveness or Liveness(), self.idle_seconds, STALE_AFTER
+        )
 
     async def drain_once(self) -> int:
         """Send one batch of due rows; returns how many were attempted."""

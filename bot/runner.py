@@ -19,8 +19,9 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
 from bot.channels.zalo_tokens import ZaloTokens
+from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import OutboxSender, Transport
-from bot.scheduler import Plan, Scheduler
+from bot.scheduler import Scheduler, plan
 from bot.settings import Settings
 from bot.web import Routes, create_app
 from bot.wiring import build_dispatcher, open_database
@@ -31,16 +32,14 @@ from handlers import police
 from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 15.0
+REPLAY_EVERY = 5.0  # seconds between looks for updates an admin asked to replay
 
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield  # SIGINT/SIGTERM belong to serve(), which stops everything in order
-
-
-def plan(settings: Settings) -> Plan:
-    return Plan(settings.digest_at, settings.tip_weekday, settings.tip_at)
 
 
 def run(settings: Settings) -> None:
@@ -69,39 +68,43 @@ async def serve(
     words = content.load()
     channels = Channels(settings, db, dispatcher, words)
     await channels.start()
+    liveness = Liveness()
     sender = OutboxSender(db, channels.transports(), never_give_up=frozenset({police.POLICE}))
-    scheduler = Scheduler(db, words, plan(settings), settings.jobs_every_seconds)
+    scheduler = Scheduler(db, words, plan(settings), settings.jobs_every_seconds, liveness=liveness)
     scheduler.start()
     broadcaster = Broadcaster(
         db, channels.bulk(), settings.broadcast_rate, busy=channels.replying, content=words
     )
     tasks = [
-        asyncio.create_task(sender.run(stop), name="outbox"),
-        asyncio.create_task(broadcaster.run(stop), name="broadcasts"),
-        asyncio.create_task(maintenance.run(db, stop), name="maintenance"),
+        asyncio.create_task(sender.run(stop, liveness), name="outbox"),
+        asyncio.create_task(broadcaster.run(stop, liveness), name="broadcasts"),
+        asyncio.create_task(maintenance.run(db, stop, liveness), name="maintenance"),
+        asyncio.create_task(channels.replays(stop, liveness), name="replays"),
     ]
-    server: uvicorn.Server | None = None
+    # The web app always runs: /healthz (and the webhooks, when configured).
     routes = await channels.webhooks(settings, db)
-    if routes.any:
-        config = uvicorn.Config(
-            create_app(db, routes),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level="warning",
-            lifespan="off",
-        )
-        server = _Server(config)
-        web = asyncio.create_task(server.serve(), name="web")
-        tasks.append(web)
-        await _listening(server, web, settings.http_port)
-    tasks += channels.pollers(stop)
+    config = uvicorn.Config(
+        create_app(db, routes, settings.http_max_body_bytes, liveness, channels.by_name()),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = _Server(config)
+    web = asyncio.create_task(server.serve(), name="web")
+    tasks.append(web)
+    await _listening(server, web, settings.http_port)
+    tasks += channels.pollers(stop, liveness)
     print(f"canhgiac: running as {channels.names()}", flush=True)
     if ready is not None:
         ready.set()
     await stop.wait()
-    if server is not None:
-        server.should_exit = True
+    server.should_exit = True
     scheduler.stop()
+    # A loop still waiting (for a database that is down) is cancelled, not waited for.
+    _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+    for task in stuck:
+        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await channels.stop()
     db.dispose()
@@ -171,33 +174,33 @@ class Channels:
             else None
         )
 
-    def _by_name(self) -> dict[str, TelegramChannel | ZaloOAChannel | ZaloBotChannel]:
+    def by_name(self) -> dict[str, TelegramChannel | ZaloOAChannel | ZaloBotChannel]:
         """The configured channels under the names their outbox and delivery rows carry."""
         named = {"telegram": self.telegram, "zalo_oa": self.zalo_oa, "zalo_bot": self.zalo_bot}
         return {name: channel for name, channel in named.items() if channel is not None}
 
     async def start(self) -> None:
-        for channel in self._by_name().values():
+        for channel in self.by_name().values():
             await channel.start()
 
     async def stop(self) -> None:
-        for channel in self._by_name().values():
+        for channel in self.by_name().values():
             await channel.stop()
 
     def names(self) -> str:
         return ", ".join(
             f"@{channel.username}" if isinstance(channel, TelegramChannel) else name
-            for name, channel in self._by_name().items()
+            for name, channel in self.by_name().items()
         )
 
     def transports(self) -> dict[str, Transport]:
-        found: dict[str, Transport] = {n: c.send_outbox for n, c in self._by_name().items()}
+        found: dict[str, Transport] = {n: c.send_outbox for n, c in self.by_name().items()}
         if self.telegram and self.settings.police_chat_id:  # without one, cards wait
             found[police.POLICE] = self.telegram.send_outbox
         return found
 
     def bulk(self) -> dict[str, BulkSend]:
-        return {name: channel.send_broadcast for name, channel in self._by_name().items()}
+        return {name: channel.send_broadcast for name, channel in self.by_name().items()}
 
     def replying(self) -> bool:
         return bool(self.telegram and self.telegram.replying())
@@ -215,13 +218,32 @@ class Channels:
             await self.zalo_bot.set_webhook(settings.zalo_bot_webhook_url, routes.zalo_bot_secret)
         return routes
 
-    def pollers(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    def pollers(self, stop: asyncio.Event, liveness: Liveness) -> list[asyncio.Task[None]]:
         tasks = []
         if self.telegram and not self.settings.telegram_webhook_url:
-            tasks.append(asyncio.create_task(self.telegram.poll(stop), name="telegram"))
+            poll = self.telegram.poll(stop, liveness)
+            tasks.append(asyncio.create_task(poll, name="telegram"))
         if self.zalo_bot and not self.settings.zalo_bot_webhook_url:
-            tasks.append(asyncio.create_task(self.zalo_bot.poll(stop), name="zalo_bot"))
+            tasks.append(asyncio.create_task(self.zalo_bot.poll(stop, liveness), name="zalo_bot"))
         return tasks
+
+    async def replays(self, stop: asyncio.Event, liveness: Liveness) -> None:
+        """Failed updates an admin asked to replay (`canhgiac updates replay`) are taken
+        again by their channel's intake."""
+        intakes = [
+            intake
+            for intake in (
+                self.telegram and self.telegram.intake,
+                self.zalo_oa and self.zalo_oa.intake,
+                self.zalo_bot and self.zalo_bot.polled,
+            )
+            if intake
+        ]
+
+        async def one_round() -> bool:
+            return sum([await intake.replay_asked() for intake in intakes]) > 0
+
+        await keep_running("replays", one_round, stop, liveness, REPLAY_EVERY, 600.0)
 
 
 def zalo_bot_secret(settings: Settings, db: Database) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from telegram import Update
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
+from bot.liveness import Liveness
 from db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -33,14 +35,16 @@ class Routes:
     zalo_bot: ZaloBotChannel | None = None
     zalo_bot_secret: str = ""
 
-    @property
-    def any(self) -> bool:
-        return bool((self.telegram and self.telegram_path) or self.zalo_oa or self.zalo_bot)
-
 
 def create_app(
-    db: Database, routes: Routes | None = None, max_body_bytes: int = MAX_BODY_BYTES
+    db: Database,
+    routes: Routes | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    liveness: Liveness | None = None,
+    channels: Mapping[str, Any] | None = None,
 ) -> FastAPI:
+    """`channels`: every messenger this process runs (by name, each with `.up`), for
+    /healthz; `routes`: those of them that take webhooks here."""
     routes = routes or Routes()
     app = FastAPI(title="Cảnh giác", docs_url=None, redoc_url=None, openapi_url=None)
     telegram, telegram_path, telegram_secret = (
@@ -52,15 +56,12 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> JSONResponse:
         checks: dict[str, Any] = {"database": _database_ok(db)}
-        for name, channel in (
-            ("telegram", routes.telegram),
-            ("zalo_oa", routes.zalo_oa),
-            ("zalo_bot", routes.zalo_bot),
-        ):
-            if channel is not None:
-                checks[name] = "up" if channel.up else "down"
-        healthy = all(value in ("ok", "up") for value in checks.values())
-        return JSONResponse(checks, status_code=200 if healthy else 503)
+        for name, channel in (channels or {}).items():
+            checks[name] = "up" if channel.up else "down"
+        # Each long-running loop: "ok", "stuck" (no round finished in time) or "dead".
+        loops = liveness.report() if liveness else {}
+        healthy = all(value in ("ok", "up") for value in [*checks.values(), *loops.values()])
+        return JSONResponse({**checks, "loops": loops}, status_code=200 if healthy else 503)
 
     zalo_oa, zalo_bot = routes.zalo_oa, routes.zalo_bot
     if zalo_oa is not None:

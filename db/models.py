@@ -262,3 +262,21 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = None
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=255)
+
+
+class FailedUpdate(SQLModel, table=True):
+    """An update from a platform that could not be handled after a few tries: set aside so
+    the updates behind it go on, kept whole for an admin to see and replay."""
+
+    __tablename__ = "failed_update"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_id: str = Field(max_length=64)
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 0
+    # failed → replay (an admin asked) → replayed, or failed again.
+    status: str = Field(default="failed", max_length=12, index=True)
+    failed_at: datetime = Field(default_factory=utcnow)
+    replayed_at: datetime | None = None

@@ -26,6 +26,7 @@ from handlers.dispatcher import Dispatcher
 from handlers.types import Limits
 from tests.chat import Chat
 from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.zalo_servers import ZaloBot, ZaloOA
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -157,3 +158,19 @@ async def running_bot(settings: Settings) -> AsyncIterator[asyncio.Event]:
 async def running(bot_settings: Settings) -> AsyncIterator[asyncio.Event]:
     async for stop in running_bot(bot_settings):
         yield stop
+
+
+@pytest.fixture
+def oa() -> Iterator[ZaloOA]:
+    """The stand-in Zalo Official Account API server (and its webhook sender)."""
+    server = ZaloOA().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def zbot() -> Iterator[ZaloBot]:
+    """The stand-in Zalo Bot API server."""
+    server = ZaloBot().start()
+    yield server
+    server.stop()

@@ -22,7 +22,7 @@ from tests.fakes.zalo_servers import ZaloOA
 from tests.test_zalo import CODE, OAResident, _report_up_to_photos
 
 # The OA stand-in and the bot running against it, as test_zalo has them.
-oa, oa_running = test_zalo.oa, test_zalo.oa_running
+oa_running = test_zalo.oa_running
 
 PHOTO = os.urandom(3 * 1024 * 1024)
 CAP = 10 * 1024 * 1024

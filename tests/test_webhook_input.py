@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.settings import Settings
-from tests import test_zalo
 from tests.conftest import running_bot
 from tests.fakes.telegram_server import FakeTelegram, text_update
 from tests.fakes.zalo_servers import ZaloBot, ZaloOA
@@ -31,7 +30,6 @@ HUGE = 50 * 1024 * 1024
 PIECE = b"x" * 64 * 1024
 
 # The Zalo stand-ins, as test_zalo has them.
-oa, zbot = test_zalo.oa, test_zalo.zbot
 
 
 @dataclass

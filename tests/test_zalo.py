@@ -9,7 +9,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,20 +26,6 @@ from tests.fakes.zalo_servers import ZaloBot, ZaloOA
 
 POLICE_CHAT = -1004445556667
 CODE = re.compile(r"Mã tiếp nhận của bạn: ([A-Z0-9]{4}-[A-Z0-9]{4})")
-
-
-@pytest.fixture
-def oa() -> Iterator[ZaloOA]:
-    server = ZaloOA().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def zbot() -> Iterator[ZaloBot]:
-    server = ZaloBot().start()
-    yield server
-    server.stop()
 
 
 def _oa_settings(base: Settings, oa: ZaloOA, telegram: bool = False) -> Settings:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -23,13 +24,16 @@ from telegram import (
 from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.warnings import PTBUserWarning
 
 from bot.channels import delivery
 from bot.channels.aiohttp_request import AiohttpRequest
+from bot.channels.intake import Intake
 from bot.channels.keyed_lock import KeyedLock
 from bot.channels.polling import unless_stopped
 from bot.channels.render import split
 from bot.channels.telegram_bulk import BulkSender
+from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import Blocked, Rejected, RetryLater
 from content import Content
 from db import outbox
@@ -43,6 +47,8 @@ from handlers.types import Attachment, Incoming, Reply
 
 # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta) now.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+# We call getUpdates raw on purpose (see _poll_once); PTB warns about that on every call.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,6 +102,12 @@ class TelegramChannel:
         self._alert: dict[str, Any] = {}
         self._locks = KeyedLock()
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Polling hands an outage back at once (the batch comes again); a webhook request
+        # waits a little for the database before Telegram is told to deliver again.
+        self.intake = Intake(db, CHANNEL, self._handle_body)
+        self._offset = 0
+        self._webhook_deleted = False
+        self.webhook_intake = Intake(db, CHANNEL, self._handle_body, outage_patience=10.0)
         self.up = False
 
     @property
@@ -120,39 +132,49 @@ class TelegramChannel:
         await self.app.stop()
         await self.app.shutdown()
 
-    async def poll(self, stop: asyncio.Event) -> None:
-        """Long-poll getUpdates; the offset moves past a batch only once its turns are
-        committed (their replies are then safe in the outbox, sent in the background).
+    async def poll(self, stop: asyncio.Event, liveness: Liveness) -> None:
+        """Long-poll getUpdates; the offset moves past a batch only once each of its updates
+        is committed or set aside (replies are then safe in the outbox, sent in the
+        background).
 
         PTB's own Updater confirms updates as soon as they are queued (and again at shutdown),
         so a crash mid-batch would lose them. Here a crash means Telegram resends the batch,
         and the core's update-id record turns each repeat into a no-op.
         """
-        await self.bot.delete_webhook()
-        offset = 0
-        failures = 0
-        while not stop.is_set():
-            try:
-                updates = await unless_stopped(
-                    self.bot.get_updates(
-                        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
-                    ),
-                    stop,
-                )
-                if updates is None:
-                    return
-                await asyncio.gather(*(self.handle(update) for update in updates))
-            except RetryAfter as error:
-                await asyncio.sleep(retry_seconds(error))
-                continue
-            except Exception:
-                failures += 1
-                log.exception("polling failed (%s in a row); retrying", failures)
-                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
-                continue
-            failures = 0
-            if updates:
-                offset = updates[-1].update_id + 1
+
+        async def one_round() -> bool:
+            return await self._poll_once(stop)
+
+        await keep_running(CHANNEL, one_round, stop, liveness, 0.0, POLL_TIMEOUT * 4)
+
+    async def _poll_once(self, stop: asyncio.Event) -> bool:
+        if not self._webhook_deleted:
+            await self.bot.delete_webhook()
+            self._webhook_deleted = True
+        try:
+            # Raw JSON, parsed one update at a time: one malformed update must not make the
+            # whole batch unreadable (PTB's get_updates parses them all or none).
+            answer = await unless_stopped(
+                self.bot.do_api_request(
+                    "getUpdates",
+                    api_kwargs={
+                        "offset": self._offset,
+                        "timeout": POLL_TIMEOUT,
+                        "allowed_updates": ALLOWED_UPDATES,
+                    },
+                ),
+                stop,
+            )
+        except RetryAfter as error:
+            await asyncio.sleep(retry_seconds(error))
+            return True
+        if not isinstance(answer, list):
+            return False  # stopped
+        updates = [u for u in answer if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        await asyncio.gather(*(self.intake.take(str(u["update_id"]), u) for u in updates))
+        if updates:
+            self._offset = max(u["update_id"] for u in updates) + 1
+        return True
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await self.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
@@ -160,7 +182,14 @@ class TelegramChannel:
     # --- updates in ----------------------------------------------------------------------------
 
     async def handle_json(self, body: dict[str, Any]) -> None:
+        """A webhook's update: handled, or set aside if it keeps failing; raises only while
+        the database is unreachable (Telegram then delivers it again)."""
+        await self.webhook_intake.take(str(body.get("update_id", "")), body)
+
+    async def _handle_body(self, body: dict[str, Any]) -> None:
         update = Update.de_json(body, self.bot)
+        if update is None:
+            raise ValueError("not an update")
         await self.handle(update)
 
     async def handle(self, update: Update) -> None:
@@ -173,7 +202,7 @@ class TelegramChannel:
             return
         if query is not None:
             # Stop the client's spinner at once, whatever the outcome, alongside the turn.
-            self._background(self._answer(query))
+            self._background(self._answer(query, None))
         translated = await self._translate(update)
         if translated is None:
             return
@@ -197,11 +226,13 @@ class TelegramChannel:
     async def _police_press(self, query: Any) -> None:
         """A tip-card button: the triage service decides (by the presser's role, now); the
         presser gets its answer, as an alert when refused."""
-        outcome = await self._blocking(self._triage_press, query.from_user.id, query.data or "")
         try:
-            await query.answer(outcome.answer, show_alert=outcome.refused)
-        except TelegramError:
-            log.warning("could not answer card press %s", query.id)
+            outcome = await self._blocking(self._triage_press, query.from_user.id, query.data or "")
+        except Exception:
+            # The officer is told at once; the press is tried again or set aside (intake).
+            await self._answer(query, self.content.text("police.press_failed"), alert=True)
+            raise
+        await self._answer(query, outcome.answer, alert=outcome.refused)
 
     def _triage_press(self, telegram_id: int, payload: str) -> triage.Outcome:
         now = utcnow()
@@ -290,9 +321,9 @@ class TelegramChannel:
         async with self._locks.hold(f"send:{chat_id}"):
             await self.deliver(chat_id, handled, buttons=buttons)
 
-    async def _answer(self, query: Any) -> None:
+    async def _answer(self, query: Any, text: str | None, alert: bool = False) -> None:
         try:
-            await query.answer()
+            await query.answer(text, show_alert=alert)
         except TelegramError:
             log.warning("could not answer callback query %s", query.id)
 
@@ -370,9 +401,12 @@ class TelegramChannel:
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(self.content.raw("common.open_private"), url=link)]]
         )
-        await self.bot.send_message(
-            chat_id, self.content.text("common.group_private_only"), reply_markup=markup
-        )
+        try:
+            await self.bot.send_message(
+                chat_id, self.content.text("common.group_private_only"), reply_markup=markup
+            )
+        except TelegramError as error:  # e.g. a group where the bot may not write
+            log.warning("could not point group %s to a private chat: %s", chat_id, error)
 
     async def _attachments(self, message: Message) -> tuple[Attachment, ...]:
         if not message.photo:
@@ -380,8 +414,12 @@ class TelegramChannel:
         largest = message.photo[-1]
         if largest.file_size and largest.file_size > self.evidence_max_bytes:
             return (Attachment("photo", data=None, size=largest.file_size),)
-        telegram_file = await largest.get_file()
-        data = bytes(await telegram_file.download_as_bytearray())
+        try:
+            telegram_file = await largest.get_file()
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as error:  # the core tells the resident it did not arrive
+            log.warning("could not download a photo: %s", error)
+            return (Attachment("photo", data=None),)
         return (Attachment("photo", data=data, size=len(data), mime="image/jpeg"),)
 
     # --- replies out ---------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from typing import Any
 import aiohttp
 
 from bot.channels import delivery
+from bot.channels.intake import Intake
 from bot.channels.keyed_lock import KeyedLock
 from bot.channels.polling import unless_stopped
 from bot.channels.render import Abilities, Piece, fit
+from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import Blocked, RetryLater
 from content import Content
 from db.engine import Database
@@ -47,6 +49,8 @@ class ZaloBotChannel:
         self.evidence_max_bytes = evidence_max_bytes
         self._session: aiohttp.ClientSession | None = None
         self._locks = KeyedLock()
+        self.polled = Intake(db, CHANNEL, self._handle_update, outage_patience=None)
+        self.webhook = Intake(db, CHANNEL, self._handle_update, outage_patience=10.0)
         self.up = False
 
     async def start(self) -> None:
@@ -64,36 +68,39 @@ class ZaloBotChannel:
     async def set_webhook(self, url: str, secret: str) -> None:
         await self._call("setWebhook", {"url": url, "secret_token": secret})
 
-    async def poll(self, stop: asyncio.Event) -> None:
+    async def poll(self, stop: asyncio.Event, liveness: Liveness) -> None:
         """getUpdates in a loop. Zalo hands each update out once (there is no offset to
         confirm), so a crash between receiving and committing loses that one message; the
-        webhook mode, which answers only after commit, does not have that window."""
+        webhook mode, which answers only after commit, does not have that window. A database
+        outage is waited out with the update in hand."""
         with contextlib.suppress(RetryLater):
             await self._call("deleteWebhook", {})
-        failures = 0
-        while not stop.is_set():
-            try:
-                answer = await unless_stopped(
-                    self._call("getUpdates", {"timeout": POLL_TIMEOUT}, raw=True), stop
-                )
-                if answer is None:
-                    return
-            except RetryLater:
-                failures += 1
-                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
-                continue
-            failures = 0
+
+        async def one_round() -> bool:
+            answer = await unless_stopped(
+                self._call("getUpdates", {"timeout": POLL_TIMEOUT}, raw=True), stop
+            )
+            if answer is None:
+                return False
             result = answer.get("result") if answer.get("ok") else None
             for update in result if isinstance(result, list) else [result] if result else []:
-                await self.handle(update)
+                if isinstance(update, dict):
+                    await self.polled.take(_update_id(update), update)
+            return True
+
+        await keep_running(CHANNEL, one_round, stop, liveness, 0.0, POLL_TIMEOUT * 4)
 
     # --- updates in ------------------------------------------------------------------------
 
     async def handle(self, body: dict[str, Any]) -> None:
-        """One update, bare ({event_name, message}) or wrapped ({ok, result: {...}})."""
+        """A webhook's update: handled, or set aside if it keeps failing; raises only while
+        the database is unreachable."""
         update = body.get("result") if "result" in body else body
-        if not isinstance(update, dict):
-            return
+        if isinstance(update, dict):
+            await self.webhook.take(_update_id(update), update)
+
+    async def _handle_update(self, update: dict[str, Any]) -> None:
+        """One update ({event_name, message})."""
         message = update.get("message") or {}
         chat = str(
             (message.get("chat") or {}).get("id") or (message.get("from") or {}).get("id") or ""
@@ -156,3 +163,8 @@ class ZaloBotChannel:
                 float((answer.get("parameters") or {}).get("retry_after", 1)), description
             )
         raise RetryLater(None, f"Zalo Bot {code}: {description}")
+
+
+def _update_id(update: dict[str, Any]) -> str:
+    message = update.get("message")
+    return str(message.get("message_id", "")) if isinstance(message, dict) else ""

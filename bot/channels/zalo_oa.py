@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels import delivery
+from bot.channels.intake import Intake
 from bot.channels.keyed_lock import KeyedLock
 from bot.channels.render import Abilities, Piece, fit
 from bot.channels.zalo_tokens import ZaloTokens
@@ -71,6 +72,7 @@ class ZaloOAChannel:
         self._token: str | None = None
         self._token_read = 0.0
         self._locks = KeyedLock()
+        self.intake = Intake(db, CHANNEL, self._handle_event, outage_patience=10.0)
         self._images: dict[int, str | None] = {}  # broadcast id -> Zalo attachment id
         self.up = False
 
@@ -116,7 +118,13 @@ class ZaloOAChannel:
 
     async def handle_event(self, event: dict[str, Any]) -> None:
         """Take one verified event: when this returns its turn is committed and its replies
-        are on their way (or safe in the outbox)."""
+        are on their way (or safe in the outbox), or, failing again and again, it is set
+        aside for an admin; raises only while the database is unreachable."""
+        message = event.get("message") or {}
+        fallback = f"{event.get('event_name')}:{event.get('timestamp')}"
+        await self.intake.take(str(message.get("msg_id") or fallback), event)
+
+    async def _handle_event(self, event: dict[str, Any]) -> None:
         name = str(event.get("event_name", ""))
         user = str((event.get("sender") or event.get("follower") or {}).get("id", ""))
         if not user or user == str((event.get("recipient") or {}).get("id", "")):

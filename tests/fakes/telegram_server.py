@@ -225,6 +225,11 @@ class FakeTelegram:
                 [Failure(status, text, retry_after if status == 429 else None)] * times
             )
 
+    def pending_ids(self) -> list[int]:
+        """Updates offered and not yet confirmed by a later getUpdates offset."""
+        with self._lock:
+            return [int(u["update_id"]) for u in self._updates]
+
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
