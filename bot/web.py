@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
@@ -144,8 +143,7 @@ def _same_secret(given: str, secret: str) -> bool:
 
 def _database_ok(db: Database) -> str:
     try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        db.ping()
         return "ok"
     except Exception:
         log.exception("health check: database unreachable")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -50,6 +55,12 @@ class Database:
         # SQLite has one writer at a time. Queueing our threads here, instead of in SQLite's
         # busy handler (which sleeps up to 100 ms between tries), keeps waits short and fair.
         self._writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # SQLite's work runs on one thread of its own: off the event loop (a write lock held
+        # elsewhere must not freeze webhooks and /healthz), without the cost of a thread pool
+        # whose threads would only queue for the one writer.
+        self._worker = (
+            ThreadPoolExecutor(1, thread_name_prefix="sqlite") if self._writer is not None else None
+        )
 
     @property
     def single_writer(self) -> bool:
@@ -74,7 +85,25 @@ class Database:
         with self._writer or nullcontext(), self.engine.begin() as conn:
             yield conn
 
+    def ping(self) -> None:
+        """Reach the database without a transaction: on SQLite a BEGIN IMMEDIATE would wait
+        for whoever holds the write lock, and a health check must not."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        finally:
+            raw.close()
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Blocking database work, awaited from the event loop without blocking it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, functools.partial(work, *args))
+
     def dispose(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=False)
         self.engine.dispose()
 
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import aiohttp
@@ -165,6 +169,18 @@ async def test_a_group_where_the_bot_may_not_write_does_not_stall_intake(
     assert _failed(db) == []  # not a failure: the group is simply not answered
 
 
+def _status_after(url: str, delay: float, timeout: float) -> int:
+    """The /healthz status, asked `delay` seconds from now; 0 if no answer within `timeout`."""
+    time.sleep(delay)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
 async def _health(port: int) -> tuple[int, dict[str, Any]]:
     async with (
         aiohttp.ClientSession() as session,
@@ -217,3 +233,29 @@ async def test_the_zalo_bot_poller_outlives_a_database_outage(
         assert "Cảnh giác" in await person.say("/start")
         status, health = await _health(settings.http_port)
     assert status == 200 and health["loops"]["zalo_bot"] == "ok", health
+
+
+async def test_a_held_sqlite_write_lock_does_not_freeze_the_bot(
+    fake: FakeTelegram, bot_settings: Settings, db: Database
+) -> None:
+    """Another process (a backup, a CLI command) holds the write lock: the resident's turn
+    waits for it, but the event loop does not, so /healthz still answers meanwhile."""
+    if not db.single_writer:
+        pytest.skip("PostgreSQL runs turns side by side in threads")
+    async for _ in running_bot(bot_settings):
+        resident = TelegramUser(fake, 9105)
+        await resident.say("/start")
+        holder = sqlite3.connect(bot_settings.database_url.removeprefix("sqlite:///"))
+        holder.isolation_level = None
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            # Asked from another thread, started first and timed by its own clock: if the turn
+            # froze the event loop, this waits out its timeout while the lock is still held.
+            url = f"http://127.0.0.1:{bot_settings.http_port}/healthz"
+            probe = asyncio.ensure_future(asyncio.to_thread(_status_after, url, 1.0, 10.0))
+            fake.push(text_update(9105, "/trogiup"))
+            assert await probe in (200, 503)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        await fake.until(lambda _: len(fake.messages_to(9105)) >= 2, timeout=30)
