@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+
+from sqlmodel import Session
 
 from bot.liveness import Liveness, keep_running
 from db import outbox
 from db.clock import utcnow
 from db.engine import Database
-from db.models import Outbox
+from db.models import Outbox, Report
+from handlers import police
 
 log = logging.getLogger(__name__)
 Transport = Callable[[Outbox], Awaitable[None]]
@@ -50,66 +54,88 @@ class RetryLater(Exception):
 
 
 class OutboxSender:
+    """One lane of the outbox: the rows of some channels, claimed a batch at a time and sent
+    in order of priority. The police chat has a lane of its own with small batches: it is
+    paced, and an urgent card must not wait behind a long batch, nor residents behind it."""
+
     def __init__(
         self,
         db: Database,
         transports: dict[str, Transport],
         batch: int = 50,
         idle_seconds: float = 1.0,
-        never_give_up: frozenset[str] = frozenset(),
+        never_give_up: bool = False,
+        name: str = "outbox",
+        lease: timedelta = LEASE,
     ) -> None:
-        self.db, self.transports = db, transports
-        # Channels whose messages are retried until they go (the police chat's tip cards).
+        self.db, self.transports, self.name = db, transports, name
+        # Retried until they go (the police chat's tip cards), however long that takes.
         self.never_give_up = never_give_up
-        self.batch, self.idle_seconds = batch, idle_seconds
+        self.batch, self.idle_seconds, self.lease = batch, idle_seconds, lease
 
     async def run(self, stop: asyncio.Event, liveness: Liveness | None = None) -> None:
         async def one_round() -> bool:
             return await self.drain_once() > 0
 
         await keep_running(
-            "outbox", one_round, stop, liveness or Liveness(), self.idle_seconds, STALE_AFTER
+            self.name, one_round, stop, liveness or Liveness(), self.idle_seconds, STALE_AFTER
         )
 
     async def drain_once(self) -> int:
-        """Send one batch of due rows; returns how many were attempted."""
+        """Send one batch of due rows; returns how many were attempted. The batch's leases
+        are renewed while it waits on a platform's pace, so no other sender takes them."""
         rows = await asyncio.to_thread(self._claim)
-        for row in rows:
+        leased_until = time.monotonic() + self.lease.total_seconds()
+        for index, row in enumerate(rows):
             assert row.id is not None
-            try:
-                await self.transports[row.channel](row)
-            except Blocked as error:
-                await asyncio.to_thread(self._finish, row.id, blocked=str(error))
-            except NotNow:
-                await asyncio.to_thread(self._wait, row.id)
-            except Rejected as error:
-                if row.channel in self.never_give_up:  # e.g. a wrong police chat id, fixable
-                    await asyncio.to_thread(self._retry, row, RetryLater(None, str(error)))
-                else:
-                    await asyncio.to_thread(self._reject, row.id, str(error))
-            except RetryLater as error:
-                await asyncio.to_thread(self._retry, row, error)
-            except Exception as error:  # a bug in a transport must not stop the others
-                log.exception("sending outbox row %s failed", row.id)
-                await asyncio.to_thread(self._retry, row, RetryLater(None, repr(error)))
-            else:
-                await asyncio.to_thread(self._finish, row.id, blocked=None)
+            if leased_until - time.monotonic() < self.lease.total_seconds() / 2:
+                await asyncio.to_thread(self._renew, [r.id for r in rows[index:]])
+                leased_until = time.monotonic() + self.lease.total_seconds()
+            await self._send(row)
         return len(rows)
+
+    async def _send(self, row: Outbox) -> None:
+        assert row.id is not None
+        try:
+            await self.transports[row.channel](row)
+        except Blocked as error:
+            await asyncio.to_thread(self._finish, row, blocked=str(error))
+        except NotNow:
+            await asyncio.to_thread(self._wait, row.id)
+        except Rejected as error:  # this message, as it is, never goes: the rest still do
+            log.error("outbox row %s refused for good: %s", row.id, error)
+            await asyncio.to_thread(self._reject, row, str(error))
+        except RetryLater as error:
+            await asyncio.to_thread(self._retry, row, error)
+        except Exception as error:  # a bug in a transport must not stop the others
+            log.exception("sending outbox row %s failed", row.id)
+            await asyncio.to_thread(self._retry, row, RetryLater(None, repr(error)))
+        else:
+            await asyncio.to_thread(self._finish, row, blocked=None)
 
     def _claim(self) -> list[Outbox]:
         with self.db.transaction() as session:
-            return outbox.claim_due(session, list(self.transports), utcnow(), self.batch, LEASE)
+            channels = list(self.transports)
+            return outbox.claim_due(session, channels, utcnow(), self.batch, self.lease)
 
-    def _finish(self, outbox_id: int, blocked: str | None) -> None:
+    def _renew(self, ids: list[int | None]) -> None:
+        with self.db.transaction() as session:
+            outbox.renew(session, [i for i in ids if i is not None], utcnow() + self.lease)
+
+    def _finish(self, row: Outbox, blocked: str | None) -> None:
+        assert row.id is not None
         with self.db.transaction() as session:
             if blocked is None:
-                outbox.mark_sent(session, [outbox_id], utcnow())
-            else:
-                outbox.mark_blocked(session, outbox_id, blocked)
+                outbox.mark_sent(session, [row.id], utcnow())
+                return
+            outbox.mark_blocked(session, row.id, blocked)
+            _show_undelivered(session, row)
 
-    def _reject(self, outbox_id: int, reason: str) -> None:
+    def _reject(self, row: Outbox, reason: str) -> None:
+        assert row.id is not None
         with self.db.transaction() as session:
-            outbox.mark_failed(session, outbox_id, reason)
+            outbox.mark_failed(session, row.id, reason)
+            _show_undelivered(session, row)
 
     def _wait(self, outbox_id: int) -> None:
         with self.db.transaction() as session:
@@ -118,6 +144,15 @@ class OutboxSender:
     def _retry(self, row: Outbox, error: RetryLater) -> None:
         assert row.id is not None
         retry_at = utcnow() + error.delay(row.attempts)
-        give_up_after = None if row.channel in self.never_give_up else outbox.GIVE_UP_AFTER
         with self.db.transaction() as session:
-            outbox.mark_retry(session, row.id, error.reason, retry_at, give_up_after)
+            if outbox.mark_retry(session, row.id, error.reason, retry_at, self.never_give_up):
+                _show_undelivered(session, row)
+
+
+def _show_undelivered(session: Session, row: Outbox) -> None:
+    """A notice about a report did not reach its reporter: the card says so to officers."""
+    if row.report_id is None or row.channel == police.POLICE:
+        return
+    report = session.get(Report, row.report_id)
+    if report is not None:
+        outbox.enqueue(session, now=utcnow(), **police.card(report))

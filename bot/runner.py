@@ -33,6 +33,9 @@ from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 15.0
+# Police messages claimed at a time: the chat takes about 20 a minute, so a small batch lets
+# an urgent card that arrives meanwhile go next.
+POLICE_BATCH = 3
 REPLAY_EVERY = 5.0  # seconds between looks for updates an admin asked to replay
 
 
@@ -69,14 +72,21 @@ async def serve(
     channels = Channels(settings, db, dispatcher, words)
     await channels.start()
     liveness = Liveness()
-    sender = OutboxSender(db, channels.transports(), never_give_up=frozenset({police.POLICE}))
+    transports = channels.transports()
+    police_chat = {name: t for name, t in transports.items() if name == police.POLICE}
+    residents = {name: t for name, t in transports.items() if name != police.POLICE}
+    # Two lanes: the paced police chat must not hold up residents' messages, nor they it.
+    senders = [
+        OutboxSender(db, residents),
+        OutboxSender(db, police_chat, batch=POLICE_BATCH, never_give_up=True, name="police"),
+    ]
     scheduler = Scheduler(db, words, plan(settings), settings.jobs_every_seconds, liveness=liveness)
     scheduler.start()
     broadcaster = Broadcaster(
         db, channels.bulk(), settings.broadcast_rate, busy=channels.replying, content=words
     )
     tasks = [
-        asyncio.create_task(sender.run(stop, liveness), name="outbox"),
+        *(asyncio.create_task(s.run(stop, liveness), name=s.name) for s in senders if s.transports),
         asyncio.create_task(broadcaster.run(stop, liveness), name="broadcasts"),
         asyncio.create_task(maintenance.run(db, stop, liveness), name="maintenance"),
         asyncio.create_task(channels.replays(stop, liveness), name="replays"),

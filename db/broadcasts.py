@@ -170,12 +170,7 @@ def claim(
 
 def renew(session: Session, delivery_ids: list[int], until: datetime) -> None:
     """Extend this worker's lease on rows it still holds (not ones already marked)."""
-    if delivery_ids:
-        session.execute(
-            update(Delivery)
-            .where(col(Delivery.id).in_(delivery_ids), col(Delivery.status) == QUEUED)
-            .values(lease_until=until)
-        )
+    leases.renew(session, Delivery, delivery_ids, until, col(Delivery.status) == QUEUED)
 
 
 def mark(session: Session, delivery_ids: list[int], status: str, now: datetime) -> None:

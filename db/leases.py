@@ -46,3 +46,17 @@ def take(
             .values(lease_until=now + lease)
         )
     return rows
+
+
+def renew(
+    session: Session,
+    model: Any,
+    ids: Sequence[int],
+    until: datetime,
+    still_held: ColumnElement[bool],
+) -> None:
+    """Extend this worker's lease on rows it still holds (`still_held`: not yet marked)."""
+    if ids:
+        session.execute(
+            update(model).where(col(model.id).in_(ids), still_held).values(lease_until=until)
+        )

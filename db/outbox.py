@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, update
-from sqlmodel import Session, col
+from sqlalchemy import Connection, delete, func, update
+from sqlmodel import Session, col, select
 
 from db import leases
 from db.models import Outbox, Resident
@@ -14,8 +14,11 @@ from db.models import Outbox, Resident
 REPLY, BULK = 0, 10  # priorities: an answer someone waits for goes before any broadcast
 PENDING, SENT, FAILED, BLOCKED = "pending", "sent", "failed", "blocked"
 WAITING = "waiting"  # for the resident's next message (channels with a reply window)
-# Attempts before a message to a resident is given up (backoff reaches 10 minutes by then).
+# Attempts before a reply to a resident is given up (backoff reaches 10 minutes by then).
 GIVE_UP_AFTER = 20
+# A notice about a resident's own report (an officer's question, a decision) matters for
+# longer than any outage: it keeps trying this long, then the officer is shown it failed.
+NOTICE_PATIENCE = timedelta(days=7)
 
 
 def enqueue(
@@ -29,8 +32,25 @@ def enqueue(
     priority: int = REPLY,
     report_id: int | None = None,
     leased_for: timedelta | None = None,
+    coalesce: bool = False,
 ) -> Outbox:
-    """Add a message; with leased_for, the caller will send it itself right after commit."""
+    """Add a message; with leased_for, the caller will send it itself right after commit.
+    With `coalesce`, a message that only shows the report's latest state (a card refresh)
+    is not added while an equal one still waits: that one will show the latest state."""
+    if coalesce and report_id is not None:
+        waiting = session.exec(
+            select(Outbox).where(
+                Outbox.channel == channel,
+                Outbox.recipient == recipient,
+                Outbox.kind == kind,
+                Outbox.report_id == report_id,
+                Outbox.status == PENDING,
+                col(Outbox.lease_until).is_(None),
+            )
+        ).first()
+        if waiting is not None:
+            waiting.priority = min(waiting.priority, priority)
+            return waiting
     row = Outbox(
         channel=channel,
         recipient=recipient,
@@ -80,18 +100,64 @@ def mark_retry(
     outbox_id: int,
     error: str,
     retry_at: datetime,
-    give_up_after: int | None = GIVE_UP_AFTER,
-) -> None:
-    """Try again at `retry_at`; after `give_up_after` attempts (None: never) mark it failed."""
+    never_give_up: bool = False,
+) -> Outbox | None:
+    """Try again at `retry_at`, unless the message has been tried long enough (a reply:
+    GIVE_UP_AFTER attempts; a notice about a report: NOTICE_PATIENCE); returns the row when
+    this gave it up."""
     row = session.get(Outbox, outbox_id)
     if row is None:
-        return
+        return None
     row.attempts += 1
     row.last_error = error[:255]
     row.lease_until = None
     row.next_attempt_at = retry_at
-    if give_up_after is not None and row.attempts >= give_up_after:
+    if never_give_up:
+        return None
+    spent = (
+        retry_at - row.created_at >= NOTICE_PATIENCE
+        if row.report_id is not None
+        else row.attempts >= GIVE_UP_AFTER
+    )
+    if spent:
         row.status = FAILED
+        return row
+    return None
+
+
+def pending(session: Session, channel: str, kind: str, report_id: int) -> bool:
+    """A message of this kind about this report is still on its way."""
+    return (
+        session.exec(
+            select(Outbox.id).where(
+                Outbox.channel == channel,
+                Outbox.kind == kind,
+                Outbox.report_id == report_id,
+                Outbox.status == PENDING,
+            )
+        ).first()
+        is not None
+    )
+
+
+def renew(session: Session, outbox_ids: list[int], until: datetime) -> None:
+    """Extend this sender's lease on rows it still holds (not ones already marked)."""
+    leases.renew(session, Outbox, outbox_ids, until, col(Outbox.status) == PENDING)
+
+
+def undelivered(session: Session, report_id: int, police_channel: str) -> int:
+    """Notices about a report that never reached its reporter (given up, or blocked)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.report_id == report_id,
+                Outbox.channel != police_channel,
+                col(Outbox.status).in_([FAILED, BLOCKED]),
+            )
+        ).one()
+    )
 
 
 def mark_blocked(session: Session, outbox_id: int, error: str) -> None:

@@ -55,7 +55,7 @@ def _urgent_reminders(session: Session, content: Content, now: datetime) -> list
                 type=type_label(content, report.scam_type),
                 minutes=mark * int(RENOTIFY_EVERY.total_seconds() // 60),
             )
-            effects.append(police.note(text, report))
+            effects.append(police.note(text, report, urgent=True))
     return effects
 
 

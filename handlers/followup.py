@@ -3,7 +3,9 @@ they remember later. Only the reporter, on the channel they reported from, may."
 
 from __future__ import annotations
 
-from db import reports, residents
+from datetime import timedelta
+
+from db import reports, residents, throttle
 from db.models import Report
 from handlers import triage
 from handlers.evidence import count as evidence_count
@@ -15,6 +17,9 @@ from handlers.types import Attachment, Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("followup")
 MIN_INFO = 3  # letters or digits
+# Additions (words or photos) per report in a window: each becomes a message in the paced
+# police chat, so one reporter's burst must not delay other people's urgent cards.
+ADDITIONS, ADDITION_WINDOW = 10, timedelta(minutes=10)
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
@@ -55,6 +60,12 @@ def info(ctx: Context, state: State, answer: Answer) -> Outcome:
     if report is None or report.status not in reports.OPEN:
         finish(state)  # closed while they typed: say so rather than pretend it was added
         return state, [menu_reply(ctx.content, ctx.content.text("followup.closed_meanwhile"))]
+    adds = answer.value != "done" or bool(photos)
+    key = f"bosung:{report.id}"
+    if adds and not throttle.allow(ctx.session, key, ADDITIONS, ADDITION_WINDOW, ctx.now):
+        minutes = int(ADDITION_WINDOW.total_seconds() // 60)
+        refusal = ctx.content.text("followup.too_many", limit=ADDITIONS, minutes=minutes)
+        return stay(ctx, state, FLOW, refusal)
     if photos:
         return _photos(ctx, state, report, photos)
     if answer.value != "done":

@@ -9,16 +9,22 @@ from db.models import Report
 
 POLICE = "police"  # the outbox channel and recipient of the police chat
 CARD, NOTE, ALBUM = "report_card", "police_note", "evidence_album"
+# The police chat is paced (about 20 messages a minute): a new urgent card, and the reminders
+# of an unclaimed urgent one, go before everything else waiting; other police messages go
+# after the replies residents wait for, and before bulk alerts.
+URGENT, ROUTINE = -10, 5
 
 
 def card(report: Report) -> dict[str, Any]:
-    """Post the report's card, or refresh it where it already is."""
-    return _row(CARD, {"report_id": report.id}, report)
+    """Post the report's card, or refresh it where it already is. A refresh waiting to be
+    sent already shows the latest state when it goes, so another is not queued."""
+    first = report.urgent and report.card_message_id is None
+    return _row(CARD, {"report_id": report.id}, report, URGENT if first else ROUTINE, True)
 
 
-def note(text: str, report: Report | None = None) -> dict[str, Any]:
+def note(text: str, report: Report | None = None, urgent: bool = False) -> dict[str, Any]:
     """A message in the police chat; under its report's card when there is one."""
-    return _row(NOTE, {"text": text}, report)
+    return _row(NOTE, {"text": text}, report, URGENT if urgent else ROUTINE)
 
 
 def album(report: Report, evidence_ids: list[int] | None = None) -> dict[str, Any]:
@@ -26,14 +32,22 @@ def album(report: Report, evidence_ids: list[int] | None = None) -> dict[str, An
     payload: dict[str, Any] = {"report_id": report.id}
     if evidence_ids is not None:
         payload["evidence_ids"] = evidence_ids
-    return _row(ALBUM, payload, report)
+    return _row(ALBUM, payload, report, ROUTINE)
 
 
-def _row(kind: str, payload: dict[str, Any], report: Report | None) -> dict[str, Any]:
+def _row(
+    kind: str,
+    payload: dict[str, Any],
+    report: Report | None,
+    priority: int,
+    coalesce: bool = False,
+) -> dict[str, Any]:
     return {
+        "coalesce": coalesce,
         "channel": POLICE,
         "recipient": POLICE,
         "kind": kind,
         "payload": payload,
         "report_id": report.id if report else None,
+        "priority": priority,
     }

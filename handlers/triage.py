@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from content import Content, Markup
-from db import identifiers, officers, reports
+from db import identifiers, officers, outbox, reports
 from db.clock import to_vietnam
 from db.models import Identifier, Officer, Report, ReportEvent, Resident
 from handlers import police
@@ -21,8 +21,29 @@ from handlers.report import type_label
 from handlers.types import Button, Reply
 
 CONFIRM, ASK, ESCALATE, REOPEN, DUPLICATE = "confirm", "ask", "escalate", "reopen", "dup"
-# Long texts are cut on the card (Telegram's 4096 limit); /xem shows them whole.
-CARD_ACCOUNT_CHARS, CARD_NOTE_CHARS, CARD_EVENTS = 1500, 300, 12
+CARD_LIMIT = 4096  # Telegram's limit for one message, which the card must always fit
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of each long part the card shows (/xem shows everything): characters of
+    the account, of the victim's whereabouts, of each identifier and history note, and how
+    many identifiers and history lines."""
+
+    account: int
+    victim: int
+    identifiers: int
+    identifier_chars: int
+    events: int
+    note_chars: int
+
+
+# Tried in turn until the card fits; the last fits whatever the report holds.
+BUDGETS = (
+    Budget(1500, 500, 10, 100, 10, 200),
+    Budget(600, 250, 5, 60, 5, 80),
+    Budget(150, 80, 3, 40, 2, 40),
+)
 
 
 @dataclass(frozen=True)
@@ -96,36 +117,83 @@ def refusal(
 
 
 def card(session: Session, content: Content, report: Report, whole: bool = False) -> Reply:
-    """The tip card: everything an officer needs to start, and the buttons for what's next.
-    `whole` gives every word and the full history (for /xem), without buttons."""
+    """The tip card: everything an officer needs to start, and the buttons for what's next,
+    cut to fit one message. `whole` gives every word and the full history (for /xem),
+    without buttons."""
     assert report.id is not None
+    facts = _CardFacts(
+        identifiers=[
+            (_shown(content, i), identifiers.times_reported(session, i.id or 0, report.id))
+            for i in identifiers.of_report(session, report.id)
+        ],
+        events=list(
+            session.exec(
+                select(ReportEvent)
+                .where(ReportEvent.report_id == report.id)
+                .order_by(col(ReportEvent.id))
+            ).all()
+        ),
+        undelivered=outbox.undelivered(session, report.id, police.POLICE),
+    )
+    if whole:
+        return Reply(_card_text(content, report, facts, None))
+    for budget in BUDGETS:
+        text = _card_text(content, report, facts, budget)
+        if len(text) <= CARD_LIMIT:
+            break
+    buttons = [
+        Button(content.raw(f"police.actions.{action}"), f"t:{action}:{report.id}")
+        for action in ACTIONS
+        if offered(session, report, action)
+    ]
+    return Reply(text, rows(*buttons, per_row=2))
+
+
+@dataclass
+class _CardFacts:
+    """What a card shows beyond the report row: (identifier, times reported before), the
+    history, and notices that never reached the reporter."""
+
+    identifiers: list[tuple[str, int]]
+    events: list[ReportEvent]
+    undelivered: int
+
+
+def _card_text(content: Content, report: Report, facts: _CardFacts, budget: Budget | None) -> str:
+    """The card's words within `budget` (None: all of them)."""
     none = content.text("report.summary_none")
-    found = identifiers.of_report(session, report.id)
+
+    def cut(text: str, limit: int) -> str:
+        return text if budget is None else _cut(text, limit)
+
+    listed = facts.identifiers if budget is None else facts.identifiers[: budget.identifiers]
     named = [
         content.text(
             "police.identifier",
-            value=_shown(content, i),
-            times=identifiers.times_reported(session, i.id or 0, report.id),
+            value=cut(value, budget.identifier_chars if budget else 0),
+            times=times,
         )
-        for i in found
+        for value, times in listed
     ]
-    events = list(
-        session.exec(
-            select(ReportEvent)
-            .where(ReportEvent.report_id == report.id)
-            .order_by(col(ReportEvent.id))
-        ).all()
-    )
-    shown = events if whole else events[-CARD_EVENTS:]
-    history = [_event_line(content, e, whole) for e in shown]
-    if len(shown) < len(events):
-        history.insert(0, content.text("police.earlier_events", count=len(events) - len(shown)))
+    if len(listed) < len(facts.identifiers):
+        named.append(
+            content.text("police.more_identifiers", count=len(facts.identifiers) - len(listed))
+        )
+    shown = facts.events if budget is None else facts.events[-budget.events :]
+    history = [_event_line(content, e, budget.note_chars if budget else None) for e in shown]
+    if len(shown) < len(facts.events):
+        history.insert(
+            0, content.text("police.earlier_events", count=len(facts.events) - len(shown))
+        )
     flags = ""
     if report.urgent:
         flags += content.text("police.urgent")
     if report.escalated_at and report.status in reports.OPEN:
         flags += content.text("police.escalated")
-    text = content.text(
+    warning = (
+        content.text("police.undelivered", count=facts.undelivered) if facts.undelivered else ""
+    )
+    return content.text(
         "police.card",
         code=report.receipt_code,
         urgent=Markup(flags),
@@ -134,21 +202,16 @@ def card(session: Session, content: Content, report: Report, whole: bool = False
         when=report.occurred_on.strftime("%d/%m/%Y") if report.occurred_on else none,
         amount=format_amount(report.amount_vnd) if report.amount_vnd else none,
         identifiers=Markup("\n".join(named) or none),
-        account=report.account if whole else _cut(report.account, CARD_ACCOUNT_CHARS),
-        victim=report.victim_info or none,
+        account=cut(report.account, budget.account if budget else 0),
+        victim=cut(report.victim_info, budget.victim if budget else 0)
+        if report.victim_info
+        else none,
         contact=report.contact_phone or content.text("report.summary_anonymous"),
         due=_due(content, report),
         status=content.text(f"status.{report.status}"),
+        undelivered=Markup(warning),
         history=Markup("\n".join(history)),
     )
-    if whole:
-        return Reply(text)
-    buttons = [
-        Button(content.raw(f"police.actions.{action}"), f"t:{action}:{report.id}")
-        for action in ACTIONS
-        if offered(session, report, action)
-    ]
-    return Reply(text, rows(*buttons, per_row=2))
 
 
 def act(
@@ -337,7 +400,7 @@ def _message(channel: str, recipient: str, reply: Reply, report: Report) -> dict
     }
 
 
-def _event_line(content: Content, event: ReportEvent, whole: bool) -> str:
+def _event_line(content: Content, event: ReportEvent, note_chars: int | None) -> str:
     label = (
         content.text(f"status.{event.to_status}")
         if event.to_status
@@ -349,7 +412,7 @@ def _event_line(content: Content, event: ReportEvent, whole: bool) -> str:
         at=_time(event.at),
         actor=f"{event.actor} (#{event.officer_id})" if event.officer_id else event.actor,
         status=label,
-        note=note if whole else _cut(note, CARD_NOTE_CHARS),
+        note=note if note_chars is None else _cut(note, note_chars),
     )
 
 

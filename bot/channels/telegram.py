@@ -265,8 +265,8 @@ class TelegramChannel:
     async def _send_beside_card(self, row: Outbox) -> None:
         """A note or the evidence album, as replies to the report's card once it is posted."""
         assert self.police_chat_id is not None
-        card_id, photos = await self.db.run(self._card_and_photos, row)
-        if row.report_id is not None and card_id is None:
+        card_id, card_pending, photos = await self.db.run(self._card_and_photos, row)
+        if card_id is None and card_pending:
             raise RetryLater(5, "waiting for the tip card to be posted first")
         beside = ReplyParameters(card_id, allow_sending_without_reply=True) if card_id else None
         if row.kind == police.NOTE:
@@ -285,16 +285,23 @@ class TelegramChannel:
                 self.bot.send_media_group(self.police_chat_id, media, reply_parameters=beside)
             )
 
-    def _card_and_photos(self, row: Outbox) -> tuple[int | None, list[bytes]]:
+    def _card_and_photos(self, row: Outbox) -> tuple[int | None, bool, list[bytes]]:
+        """The card's message id, whether a card is still on its way (then this waits for
+        it; a card that failed for good does not hold its notes back), and the photos."""
         with self.db.transaction() as session:
             report = session.get(Report, row.report_id) if row.report_id else None
-            if report is None or row.kind != police.ALBUM:
-                return (report.card_message_id if report else None), []
+            if report is None:
+                return None, False, []
+            pending = report.card_message_id is None and outbox.pending(
+                session, police.POLICE, police.CARD, report.id or 0
+            )
+            if row.kind != police.ALBUM:
+                return report.card_message_id, pending, []
             query = select(Evidence.data).where(Evidence.report_id == report.id)
             if "evidence_ids" in row.payload:  # photos the reporter added later
                 query = query.where(col(Evidence.id).in_(row.payload["evidence_ids"]))
             found = session.exec(query.order_by(col(Evidence.id))).all()
-            return report.card_message_id, list(found)
+            return report.card_message_id, pending, list(found)
 
     def _card(self, report_id: int) -> tuple[Reply, int | None]:
         with self.db.transaction() as session:
@@ -520,7 +527,11 @@ class TelegramChannel:
                     await self._send_card(row)
                 else:
                     await self._send_beside_card(row)
-            except (TelegramError, Blocked, Rejected) as error:
+            except Rejected as error:
+                if not _about_the_chat(str(error)):
+                    raise  # this message is malformed: it fails, the ones behind it go on
+                raise RetryLater(None, str(error)) from error
+            except (TelegramError, Blocked) as error:
                 # The police chat is never given up on (bot removed, chat migrated, outage):
                 # cards wait in the outbox, backing off, until it takes them again.
                 raise RetryLater(None, str(error)) from error
@@ -543,6 +554,17 @@ class TelegramChannel:
             raise RetryLater(retry_seconds(error), str(error)) from error
         except TelegramError as error:
             raise RetryLater(None, str(error)) from error
+
+
+def _about_the_chat(error: str) -> bool:
+    """A refusal that is about the police chat (wrong id, bot removed, rights taken away,
+    group upgraded): fixable by an admin, so the message waits; anything else is about the
+    message itself."""
+    lowered = error.lower()
+    return any(
+        words in lowered
+        for words in ("chat not found", "not enough rights", "kicked", "upgraded", "not a member")
+    )
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
