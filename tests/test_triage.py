@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.settings import Settings
 from db import officers
 from db.engine import Database
-from db.models import Evidence, Report, ReportEvent
+from db.models import Evidence, Outbox, Report, ReportEvent
 from tests.conftest import running_bot
 from tests.fakes.telegram_server import FakeTelegram, callback_update, photo_update
 from tests.telegram_user import TelegramUser
@@ -445,3 +445,32 @@ async def test_a_deleted_card_is_posted_again(
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("the reposted card was not recorded")
+
+
+async def test_a_card_the_chat_refuses_as_malformed_does_not_hold_back_its_notes(
+    fake: FakeTelegram, police_running, db: Database
+) -> None:
+    """Every post of this card is refused as malformed (as Telegram does for a message it
+    cannot parse): it fails alone, and what the reporter adds later still reaches the chat
+    instead of waiting for ever behind it."""
+    fake.fail_next(
+        "sendMessage",
+        400,
+        times=1000,
+        description="Bad Request: can't parse entities",
+        chat_id=POLICE_CHAT,
+        containing="🚨",
+    )
+    resident = TelegramUser(fake, 8050)
+    await _report(resident)
+    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", resident.inbox()[-1].text)
+    assert code is not None
+    await resident.say(f"/bosung {code.group(0)}")
+    await resident.say("Họ còn nhắn qua Zalo số 0912 345 678 đòi thêm tiền")
+    await fake.until(
+        lambda _: any("nhắn qua Zalo" in s.text for s in fake.messages_to(POLICE_CHAT)),
+        timeout=30,
+    )
+    with db.transaction() as session:
+        cards = session.exec(select(Outbox).where(Outbox.kind == "report_card")).all()
+        assert cards and {c.status for c in cards} <= {"failed", "pending"}

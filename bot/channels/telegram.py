@@ -9,7 +9,7 @@ import os
 import warnings
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 from telegram import (
@@ -51,6 +51,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHANNEL = "telegram"
 # Commands that show only public content, so answering them in a group leaks nothing.
 PUBLIC_IN_GROUPS = {"start", "canhgiac", "thudoan", "trogiup"}
@@ -257,8 +258,10 @@ class TelegramChannel:
                     raise
             else:
                 return
-        posted = await self.bot.send_message(
-            self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        posted = await self._call(
+            self.bot.send_message(
+                self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
         )
         await self.db.run(self._remember_card, row.report_id, posted.message_id)
 
@@ -542,10 +545,10 @@ class TelegramChannel:
         log.warning("no way to send outbox kind %s on telegram; skipped", row.kind)
 
     @staticmethod
-    async def _call(send: Awaitable[Any]) -> None:
+    async def _call(send: Awaitable[T]) -> T:
         """Await one Bot API call, turning its failures into the outbox's terms."""
         try:
-            await send
+            return await send
         except Forbidden as error:
             raise Blocked(str(error)) from error
         except BadRequest as error:  # the same request would fail the same way: no retry

@@ -109,6 +109,8 @@ class Failure:
     status: int
     description: str
     retry_after: int | None = None
+    chat_id: int | None = None  # only calls to this chat fail (None: any call)
+    containing: str | None = None  # only messages whose text holds this fail
 
 
 @dataclass
@@ -214,6 +216,8 @@ class FakeTelegram:
         times: int = 1,
         retry_after: int | None = 1,
         description: str = "",
+        chat_id: int | None = None,
+        containing: str | None = None,
     ) -> None:
         text = description or (
             f"Too Many Requests: retry after {retry_after}"
@@ -222,7 +226,8 @@ class FakeTelegram:
         )
         with self._lock:
             self._failures.setdefault(method, []).extend(
-                [Failure(status, text, retry_after if status == 429 else None)] * times
+                [Failure(status, text, retry_after if status == 429 else None, chat_id, containing)]
+                * times
             )
 
     def pending_ids(self) -> list[int]:
@@ -297,8 +302,20 @@ class FakeTelegram:
         params = await self._params(request)
         with self._lock:
             self.calls.append((method, params))
-            queued = self._failures.get(method) or self._failures.get("*")
-            failure = queued.pop(0) if queued else None
+            queued = self._failures.get(method) or self._failures.get("*") or []
+            chat = str(params.get("chat_id", ""))
+            words = str(params.get("text", ""))
+            failure = next(
+                (
+                    f
+                    for f in queued
+                    if (f.chat_id is None or str(f.chat_id) == chat)
+                    and (f.containing is None or f.containing in words)
+                ),
+                None,
+            )
+            if failure is not None:
+                queued.remove(failure)
         if failure:
             if failure.status == 429:
                 self.too_many += 1
