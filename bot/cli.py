@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import broadcast_cli, officer_cli, updates_cli
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
+from db.engine import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,25 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         return _bench(args)
     if args.command == "officer":
-        db = open_database(settings)
-        try:
-            return officer_cli.run(args, db)
-        finally:
-            db.dispose()
+        return _on_database(settings, lambda db: officer_cli.run(args, db))
     if args.command == "updates":
-        db = open_database(settings)
-        try:
-            return updates_cli.run(args, db)
-        finally:
-            db.dispose()
+        return _on_database(settings, lambda db: updates_cli.run(args, db))
     if args.command == "broadcast":
         import content
 
-        db = open_database(settings)
-        try:
-            return broadcast_cli.run(args, db, content.load())
-        finally:
-            db.dispose()
+        return _on_database(settings, lambda db: broadcast_cli.run(args, db, content.load()))
     if args.command == "jobs":
         return _jobs_tick(settings, args.at)
     if args.command in ("backup", "restore"):
@@ -106,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         run(settings)
         return 0
     return _chat(settings)
+
+
+def _on_database(settings: settings_module.Settings, command: Callable[[Database], int]) -> int:
+    """Run one command against the migrated database, then let it go."""
+    db = open_database(settings)
+    try:
+        return command(db)
+    finally:
+        db.dispose()
 
 
 def _chat(settings: settings_module.Settings) -> int:
