@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("quiz")
 ROUND = 6  # questions per round; rounds rotate through the whole bank
+# Shuffles the options; not a secret, so the module's own generator (tests may seed it).
+shuffler = random.Random()
+
+
+def shuffled_options(questions: list[dict[str, Any]]) -> list[list[int]]:
+    """For each question, the order its options are shown in (indices into "options"). The
+    right answers are spread evenly over the positions within a round, so no position is the
+    safe guess, and the wrong options fall in random order around them."""
+    positions = [i % len(q["options"]) for i, q in enumerate(questions)]
+    shuffler.shuffle(positions)
+    orders = []
+    for question, position in zip(questions, positions, strict=True):
+        right = question["answer"]
+        wrong = [i for i in range(len(question["options"])) if i != right]
+        shuffler.shuffle(wrong)
+        orders.append([*wrong[:position], right, *wrong[position:]])
+    return orders
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
@@ -15,7 +35,10 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     order = [(offset + i) % bank for i in range(min(ROUND, bank))]
     state.memory["quiz_offset"] = (offset + len(order)) % bank
     intro = Reply(ctx.content.text("quiz.intro", count=len(order)))
-    state, replies = enter(ctx, state, FLOW, "q", {"order": order, "i": 0, "score": 0})
+    # Kept with the round, so a re-shown question and a typed "2" mean what was seen.
+    shown = shuffled_options([ctx.content.quiz[n] for n in order])
+    data = {"order": order, "shown": shown, "i": 0, "score": 0}
+    state, replies = enter(ctx, state, FLOW, "q", data)
     return state, [intro, *replies]
 
 
@@ -25,7 +48,9 @@ def prompt_q(ctx: Context, state: State) -> list[Reply]:
     text = ctx.content.text(
         "quiz.question", number=i + 1, count=len(order), question=question["question"]
     )
-    options = [choice(state, str(n), option) for n, option in enumerate(question["options"])]
+    # A button carries the option's index in the bank, whatever place it is shown in.
+    shown = state.data.get("shown") or [list(range(len(question["options"])))] * len(order)
+    options = [choice(state, str(n), question["options"][n]) for n in shown[i]]
     return [Reply(text, rows(*options, choice(state, "cancel", ctx.content.raw("buttons.cancel"))))]
 
 
