@@ -117,7 +117,7 @@ def test_declining_consent_stores_nothing(chat: Chat, db) -> None:
 def test_trafficking_choice_is_urgent_and_asks_for_the_victim_first(chat: Chat, db) -> None:
     _begin(chat)
     chat.press("Mua bán người")
-    assert "113" in chat.text and "1800 1567" in chat.text and "KHẨN" in chat.text
+    assert "113" in chat.text and "111" in chat.text and "KHẨN" in chat.text
     assert "Nạn nhân đang ở đâu" in chat.text
     chat.send("Em trai tôi ở Bavet, Campuchia, Zalo 0901234567")
     assert "kể lại sự việc" in chat.text
