@@ -1,4 +1,4 @@
-"""'4 không, 2 phải': the ward's six rules, short enough for a phone screen."""
+"""'4 không, 2 phải': the ward's six rules in the plan's own words, then a little advice."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     lines = [f"<b>{rules['title']}</b>", rules["intro"], ""]
     lines += [f"❌ <b>{i}. {r['name']}:</b> {r['text']}" for i, r in enumerate(rules["khong"], 1)]
     lines += [f"✅ <b>{i}. {r['name']}:</b> {r['text']}" for i, r in enumerate(rules["phai"], 1)]
+    lines += ["", f"💡 <b>{rules['advice_title']}</b>"]
+    lines += [f"• {advice}" for advice in rules["advice"]]
     lines += ["", ctx.content.text("awareness.footer")]
     label = ctx.content.raw
     buttons = rows(
