@@ -4,53 +4,18 @@ The bot runs as a real `canhgiac run` process against the stand-in Bot API serve
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlmodel import select
 
 from db.engine import Database
 from db.models import Outbox, Report
+from tests.bot_process import BotProcess
 from tests.fakes.telegram_server import FakeTelegram
 from tests.telegram_user import TelegramUser
 
 CODE = re.compile(r"Mã tiếp nhận của bạn: <b>([A-Z0-9]{4}-[A-Z0-9]{4})</b>")
-
-
-class BotProcess:
-    def __init__(self, fake: FakeTelegram, database_url: str, cwd: Path) -> None:
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_URL": fake.root,
-            "TELEGRAM_WEBHOOK_URL": "",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.cwd = cwd
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], env=self.env, cwd=self.cwd, stdout=subprocess.PIPE
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.to_thread(self.process.stdout.readline)
-        assert b"running as" in line, line
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
 
 
 async def test_a_saved_report_whose_receipt_was_not_sent_survives_sigkill(
