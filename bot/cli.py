@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     if args.command == "content":
-        return _content_check()
+        from bot import content_check
+
+        return content_check.run(settings.environment)
     if args.command == "bench":
         return _bench(args)
     if args.command == "officer":
@@ -180,16 +182,6 @@ def _bench(args: argparse.Namespace) -> int:
     from bench.intake import run
 
     return run(args.database_url, args.residents, args.rate, args.seconds)
-
-
-def _content_check() -> int:
-    from bot.content_check import problems
-
-    found = problems()
-    for problem in found:
-        print(problem)
-    print("content: OK" if not found else f"content: {len(found)} problem(s)")
-    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`canhgiac content check`: the words are complete, well-formed, short enough and NFC."""
+"""`canhgiac content check`: the words are complete, well-formed, short enough and NFC, and a
+production deployment tells residents how to reach its ward's police."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import content
-from content import Content
+from content import Content, fold
 from db.identifiers import BANK, PHONE, SOCIAL, URL
 from db.reports import TRANSITIONS
 from handlers import triage
 from handlers.router import COMMANDS, OFFICER_COMMANDS, UNLISTED_COMMANDS
 
 TELEGRAM_LIMIT = 4096
+# A scam's "short" is a button label; longer ones are cut or wrap on phones.
+BUTTON_LABEL_LIMIT = 32
+# What hotlines.yaml must say before residents may be told to call or visit the ward.
+WARD_CONTACT_FIELDS = {
+    "ward_duty_phone": "the ward's duty phone",
+    "ward_address": "the ward police's address",
+}
 ROOT = Path(__file__).resolve().parent.parent
 _KEY_USE = re.compile(r"""\.(?:text|raw)\(\s*["']([a-z_]+(?:\.[a-z_]+)+)["']""")
 _NAV = re.compile(r"""["'](/[a-z_]+)(?:\s[^"']*)?["']""")
@@ -50,7 +58,38 @@ def strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from strings(value, f"{path}[{index}]")
 
 
-def problems(words: Content | None = None) -> list[str]:
+def run(environment: str, words: Content | None = None) -> int:
+    """Print problems and warnings; the exit code is 1 when there is any problem."""
+    production = environment.strip().lower() == "production"
+    found = problems(words, production=production)
+    for problem in found:
+        print(problem)
+    for warning in warnings(words, production=production):
+        print(f"warning: {warning}")
+    print("content: OK" if not found else f"content: {len(found)} problem(s)")
+    return 1 if found else 0
+
+
+def warnings(words: Content | None = None, *, production: bool = False) -> list[str]:
+    """What the ward should fill in or check before going live (its contact is a problem in
+    production, so it is not repeated here)."""
+    words = words or content.load()
+    unverified = [bank["code"] for bank in words.banks if not bank.get("hotline_verified")]
+    found = [] if production else _ward_contact(words)
+    if unverified:
+        found.append(f"banks: hotlines not yet verified by the ward: {', '.join(unverified)}")
+    return found
+
+
+def _ward_contact(words: Content) -> list[str]:
+    return [
+        f"hotlines.{field}: {what} is empty; residents are told to go to the ward or call 113"
+        for field, what in WARD_CONTACT_FIELDS.items()
+        if not str(words.hotlines.get(field) or "").strip()
+    ]
+
+
+def problems(words: Content | None = None, *, production: bool = False) -> list[str]:
     words = words or content.load()
     found: list[str] = []
     every = {
@@ -61,7 +100,7 @@ def problems(words: Content | None = None) -> list[str]:
         "hotlines": words.hotlines,
         "areas": words.areas,
         "banks": words.banks,
-        "urgent": words.urgent_words,
+        "signals": words.signals,
     }
     for path, text in strings(every):
         if unicodedata.normalize("NFC", text) != text:
@@ -83,6 +122,8 @@ def problems(words: Content | None = None) -> list[str]:
     for key in DYNAMIC_KEYS:
         found += _missing(words, key, "dynamic")
     found += _data_rules(words)
+    if production:
+        found += _ward_contact(words)
     return found
 
 
@@ -106,6 +147,19 @@ def _data_rules(words: Content) -> list[str]:
         # Buttons carry "/thudoan <id>" and Telegram caps a button's data at 64 bytes.
         if len(f"/thudoan {scam['id']}".encode()) > 64:
             found.append(f"scams.{scam['id']}: id too long for a button")
+    groups = words.messages.get("scams", {}).get("groups", {})
+    for scam in words.scams:
+        if len(scam.get("short", "")) >= BUTTON_LABEL_LIMIT:
+            found.append(f"scams.{scam['id']}: short over {BUTTON_LABEL_LIMIT - 1} characters")
+        if scam.get("group") not in groups:
+            found.append(f"scams.{scam['id']}: group {scam.get('group')!r} not in scams.groups")
+        if "plan" not in scam:
+            found.append(f'scams.{scam["id"]}: missing plan (the plan section, or "")')
+    for code in groups:
+        if code in ids:
+            found.append(f"scams.groups.{code}: the same as a scam's id")
+        if not any(scam.get("group") == code for scam in words.scams):
+            found.append(f"scams.groups.{code}: no scam in this group")
     if len(words.scams) < 14:
         found.append(f"scams: {len(words.scams)} typologies, at least 14 expected")
     if len(words.quiz) < 12:
@@ -113,6 +167,15 @@ def _data_rules(words: Content) -> list[str]:
     for index, question in enumerate(words.quiz):
         if not 0 <= question["answer"] < len(question["options"]):
             found.append(f"quiz[{index}]: answer out of range")
+        elif fold(question["options"][question["answer"]]) in fold(question["why"]):
+            # A wrong answer is told "Đáp án: <answer>. <why>": the why must add a reason.
+            found.append(f"quiz[{index}]: why repeats the answer")
+        if len(set(question["options"])) != len(question["options"]):
+            found.append(f"quiz[{index}]: the same option twice")
+    for index, line in enumerate(words.hotlines["lines"]):
+        for key in ("name", "number", "icon"):
+            if not line.get(key):
+                found.append(f"hotlines.lines[{index}]: missing {key}")
     codes = [a["code"] for a in words.areas]
     if len(set(codes)) != len(codes):
         found.append("areas: duplicate code")

@@ -149,6 +149,35 @@ def create(
     return report
 
 
+def amend(session: Session, report: Report, draft: Draft, now: datetime) -> bool:
+    """An urgent report saved early takes in what its reporter added since (the story, the
+    scammer's identifiers, money, date, a phone to call back); True if anything changed.
+    What the reporter gave is only ever added to, never wiped by a field left empty."""
+    assert report.id is not None
+    changed = False
+    for name, value in (
+        ("account", draft.account),
+        ("victim_info", draft.victim_info),
+        ("amount_vnd", draft.amount_vnd),
+        ("occurred_on", draft.occurred_on),
+        ("contact_phone", draft.contact_phone),
+    ):
+        if value is not None and getattr(report, name) != value:
+            setattr(report, name, value)
+            changed = True
+    report.anonymous = report.contact_phone is None
+    named = {i.id for i in identifiers.of_report(session, report.id)}
+    for parsed in draft.identifiers:
+        identifier = identifiers.get_or_create(session, parsed, now)
+        if identifier.id not in named and identifier.id is not None:
+            session.add(ReportIdentifier(report_id=report.id, identifier_id=identifier.id))
+            named.add(identifier.id)
+            changed = True
+    if changed:
+        report.updated_at = now
+    return changed
+
+
 @dataclass(frozen=True)
 class Tally:
     """Reports since a moment: how many, money lost, and counts by status and by type."""

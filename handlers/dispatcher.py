@@ -13,7 +13,8 @@ from content import Content
 from db import broadcasts, conversations, outbox
 from db.clock import utcnow
 from db.engine import Database
-from handlers.router import FLOWS, choice_key, route
+from handlers.flow import choice_key
+from handlers.router import FLOWS, route
 from handlers.types import Context, Incoming, Limits, Reply, State
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,10 @@ class Dispatcher:
         """A typed number (where options are numbered) or a button's label stands for a press."""
         if not text or not state.choices:
             return None
-        if msg.numbered_choices and text.isdigit() and 1 <= int(text) <= len(state.choices):
+        flow = FLOWS.get(state.flow or "")
+        step = flow.steps.get(state.step or "") if flow else None
+        numbered = msg.numbered_choices and not (step and step.takes_numbers)
+        if numbered and text.isdigit() and 1 <= int(text) <= len(state.choices):
             return state.choices[int(text) - 1][1]
         key = choice_key(text)
         return next(

@@ -97,9 +97,3 @@ def _bank_near(content: Content, text: str, start: int, end: int) -> str:
     """The bank named right after the number, else right before it, else anywhere."""
     after, before = text[end : end + 32], text[max(0, start - 32) : start]
     return find_bank(content, after) or find_bank(content, before) or find_bank(content, text)
-
-
-def mentions_urgency(content: Content, text: str) -> bool:
-    """Whether the text speaks of trafficking or someone held (urgent words in content)."""
-    folded = f" {re.sub(r'[^a-z0-9]+', ' ', fold(text))} "
-    return any(f" {word} " in folded for word in content.urgent_words)

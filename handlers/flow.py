@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from content import fold
 from handlers.types import Attachment, Button, Context, Incoming, Outcome, Reply, State
 
 
@@ -30,24 +32,33 @@ class Step:
     can_go_back: bool = True
     # Whether the step wants photos (elsewhere a photo is answered "not used here").
     takes_photos: bool = False
+    # Whether a bare number is a real answer here ("2" at the money question, "3" for a day):
+    # then it is never taken for the number of an option on channels that number them.
+    takes_numbers: bool = False
 
 
 @dataclass
 class Flow:
     name: str
     steps: dict[str, Step] = field(default_factory=dict)
-    on_cancel: Callable[[Context, State], None] | None = None
+    # Drops what the flow holds; may return what to tell the resident instead of "cancelled".
+    on_cancel: Callable[[Context, State], str | None] | None = None
     # Called after every turn spent in this flow (e.g. to note where a draft stands).
     after_turn: Callable[[State], None] | None = None
 
     def step(
-        self, name: str, *, can_go_back: bool = True, takes_photos: bool = False
+        self,
+        name: str,
+        *,
+        can_go_back: bool = True,
+        takes_photos: bool = False,
+        takes_numbers: bool = False,
     ) -> Callable[[Accept], Accept]:
         """Register `accept` under name; its prompt is the function named prompt_<name>."""
 
         def register(accept: Accept) -> Accept:
             prompt = accept.__globals__[f"prompt_{name}"]
-            self.steps[name] = Step(prompt, accept, can_go_back, takes_photos)
+            self.steps[name] = Step(prompt, accept, can_go_back, takes_photos, takes_numbers)
             return accept
 
         return register
@@ -107,3 +118,8 @@ def stay(ctx: Context, state: State, flow: Flow, explanation: str) -> Outcome:
 def finish(state: State) -> State:
     state.flow, state.step, state.trail, state.data = None, None, [], {}
     return state
+
+
+def choice_key(label: str) -> str:
+    """How a typed answer is compared with a button label: no accents, case, emoji or marks."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(label)).split())

@@ -26,8 +26,14 @@ def menu_reply(content: Content, text: str | None = None) -> Reply:
     return Reply(text or content.text("menu.pick"), menu_buttons(content))
 
 
-def hotline_lines(content: Content) -> Markup:
-    lines = [f"☎️ {line['name']}: <b>{line['number']}</b>" for line in content.hotlines["lines"]]
+def hotline_lines(content: Content, urgent_only: bool = False) -> Markup:
+    """The hotlines, each with its own icon (a website gets no phone); `urgent_only`: the
+    ones for someone in danger now (113, 111), then how to reach the ward's police."""
+    lines = [
+        f"{line.get('icon', '☎️')} {line['name']}: <b>{line['number']}</b>"
+        for line in content.hotlines["lines"]
+        if line.get("urgent") or not urgent_only
+    ]
     duty = content.hotlines.get("ward_duty_phone")
     if duty:
         lines.append(

@@ -1,7 +1,14 @@
-"""Reporting a scam: a guided, resumable flow from consent to a receipt code."""
+"""Reporting a scam: a guided, resumable flow from consent to a receipt code.
+
+The questions are asked in the order of ORDER: after each answer the flow goes to the first
+question still needed (NEEDED says when each is). An urgent report (someone held or
+trafficked) is saved and the police paged as soon as the victim's whereabouts are known; the
+questions after that add to the saved report."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -9,60 +16,123 @@ from content import CONSENT_VERSION, Content, Markup
 from db import reports, residents
 from db.clock import to_vietnam
 from db.identifiers import ParsedIdentifier, bank_account, phone
-from handlers import police
+from db.models import Report
+from handlers import money, police
+from handlers.draft import ReportDraft
 from handlers.evidence import keep as keep_evidence
-from handlers.extract import extract, find_bank, mentions_urgency
-from handlers.flow import Answer, Flow, choice, enter, finish, goto, rows, stay
+from handlers.extract import extract, find_bank
+from handlers.flow import Answer, Flow, choice, choice_key, enter, finish, goto, rows, stay
 from handlers.menu import hotline_lines, menu_reply
 from handlers.parse import AmountError, DateError, format_amount, parse_amount, parse_day, substance
+from handlers.signals import mentions_held
 from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
 PURPOSE = "report"
 FORWARDED = "fwd"  # deep-link argument and memory key for a forwarded scam message
+TOLD = "told"  # memory key: what the resident wrote at the menu (distress, money lost)
+URGENT_START = "khan"  # deep-link argument: a report that is urgent from the start
+TOLD_START = "ke"  # deep-link argument: a report whose story is what they wrote at the menu
 TRAFFICKING, OTHER = "trafficking", "other"
 MIN_ACCOUNT, MIN_VICTIM = 15, 5
+# A bare number at the money question: below this it is taken as millions (2 → 2 triệu),
+# below BARE_THOUSANDS as thousands (500 → 500 nghìn), and the resident is asked to confirm.
+BARE_MILLIONS, BARE_THOUSANDS = 100, 1000
+DONE_WORDS = {"xong", "khong co", "ko co", "k co", "het", "khong", "ko", "khong biet"}
+
+# The questions, in the order a resident meets them.
+ORDER = (
+    "type",
+    "victim",
+    "account",
+    "urgent_check",
+    "bank",
+    "identifiers",
+    "amount",
+    "when",
+    "evidence",
+    "contact",
+    "phone",
+    "confirm",
+)
+# When each question is still needed, from what the draft holds.
+NEEDED: dict[str, Callable[[ReportDraft], bool]] = {
+    "type": lambda d: d.type is None,
+    "victim": lambda d: d.urgent and d.victim is None,
+    "account": lambda d: d.account is None,
+    "urgent_check": lambda d: d.held_words and not d.urgent and not d.urgent_asked,
+    "bank": lambda d: bool(d.pending),
+    "identifiers": lambda d: not d.identifiers_done,
+    "amount": lambda d: not d.amount_answered,
+    "when": lambda d: not d.when_answered,
+    "evidence": lambda d: d.photos and not d.evidence_done,
+    "contact": lambda d: d.anonymous is None,
+    "phone": lambda d: d.anonymous is False and d.phone is None,
+    "confirm": lambda d: True,
+}
 
 
-def _discard_evidence(ctx: Context, state: State) -> None:
-    owner = (state.draft or {}).get("owner")
-    if owner:
-        reports.discard_draft_evidence(ctx.session, owner)
+def _on_cancel(ctx: Context, state: State) -> str | None:
+    """Drop the draft and its unsent photos; an urgent report already with the police stays,
+    and the resident is told so rather than that everything was dropped."""
+    draft = state.draft
     state.draft = None
+    if draft is None:
+        return None
+    if draft.report_id is None:
+        reports.discard_draft_evidence(ctx.session, draft.owner)
+        return None
+    return ctx.content.text("report.cancel_after_saved", code=draft.receipt_code)
 
 
 def _remember_place(state: State) -> None:
     """Note the step and trail in the draft, so /totgiac can resume there after a detour."""
     if state.draft is not None and state.step not in (None, "resume"):
-        state.draft["step"], state.draft["trail"] = state.step, list(state.trail)
+        state.draft.step, state.draft.trail = state.step, list(state.trail)
 
 
-FLOW = Flow("report", on_cancel=_discard_evidence, after_turn=_remember_place)
+FLOW = Flow("report", on_cancel=_on_cancel, after_turn=_remember_place)
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
-    if state.draft and state.draft.get("type"):
+    if state.draft and state.draft.type:
         return enter(ctx, state, FLOW, "resume")
-    state.draft = {
-        "owner": f"{msg.channel}:{msg.user_id}",
-        "channel": msg.channel,
-        "photos": msg.carries_photos,
-        "identifiers": [],
-        "pending": [],
-        "evidence": 0,
-    }
-    forwarded = state.memory.pop(FORWARDED, None) if arg == FORWARDED else None
-    if forwarded:
-        state.draft["account"] = forwarded
-        _collect(ctx, state.draft, forwarded)
+    state.draft = draft = ReportDraft(
+        owner=f"{msg.channel}:{msg.user_id}", channel=msg.channel, photos=msg.carries_photos
+    )
+    told = state.memory.pop(TOLD, None) if arg in (URGENT_START, TOLD_START) else None
+    told = told or (state.memory.pop(FORWARDED, None) if arg == FORWARDED else None)
+    if told:
+        draft.account = told
+        _collect(ctx, draft, told)
+    if arg == URGENT_START:
+        draft.type, draft.urgent = TRAFFICKING, True
     resident = residents.find(ctx.session, msg.channel, msg.user_id)
     if resident and residents.has_consented(ctx.session, resident, PURPOSE, CONSENT_VERSION):
-        return enter(ctx, state, FLOW, "type")
+        state.flow, state.step, state.trail, state.data = FLOW.name, None, [], {}
+        state.seq += 1
+        return _advance(ctx, state)
     return enter(ctx, state, FLOW, "consent")
 
 
-def _draft(state: State) -> dict[str, Any]:
+def _draft(state: State) -> ReportDraft:
     assert state.draft is not None
     return state.draft
+
+
+def _advance(ctx: Context, state: State, before: list[Reply] | None = None) -> Outcome:
+    """Go to the first question still needed; first, an urgent report whose victim's
+    whereabouts are known is saved and the police paged, and a saved report takes in what
+    the last answer added."""
+    draft = _draft(state)
+    replies = list(before or [])
+    if draft.report_id is not None:
+        _amend(ctx, draft)
+    elif draft.urgent and draft.victim is not None:
+        replies += _save(ctx, state)  # urgent reports are always saved: no limit applies
+    step = next(name for name in ORDER if NEEDED[name](draft))
+    # The bank question is a detour of the identifiers step: "back" never lands on it.
+    remember = "bank" not in (step, state.step)
+    return goto(ctx, state, FLOW, step, before=replies, remember=remember)
 
 
 def _controls(ctx: Context, state: State, back: bool = True) -> tuple[Button, ...]:
@@ -108,11 +178,11 @@ def consent(ctx: Context, state: State, answer: Answer) -> Outcome:
         return state, [menu_reply(ctx.content, ctx.content.text("report.consent_declined"))]
     if answer.value != "agree":
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
-    draft = _draft(state)
-    channel, user_id = draft["owner"].split(":", 1)
+    channel, user_id = _draft(state).owner.split(":", 1)
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
     residents.record_consent(ctx.session, resident, PURPOSE, CONSENT_VERSION, ctx.now)
-    return goto(ctx, state, FLOW, "type", remember=False)
+    state.step = None  # consent is not a step to come back to
+    return _advance(ctx, state)
 
 
 def prompt_resume(ctx: Context, state: State) -> list[Reply]:
@@ -133,12 +203,14 @@ def prompt_resume(ctx: Context, state: State) -> list[Reply]:
 def resume(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
     if answer.value == "resume":
-        state.trail = list(draft.get("trail", []))
-        return goto(ctx, state, FLOW, draft.get("step") or "type", remember=False)
+        state.trail = list(draft.trail)
+        return goto(ctx, state, FLOW, draft.step or "type", remember=False)
     if answer.value == "restart":
-        _discard_evidence(ctx, state)
-        owner_channel, owner_user = draft["owner"].split(":", 1)
-        message = Incoming(owner_channel, owner_user, "", carries_photos=draft["photos"])
+        if draft.report_id is None:
+            reports.discard_draft_evidence(ctx.session, draft.owner)
+        state.draft = None
+        owner_channel, owner_user = draft.owner.split(":", 1)
+        message = Incoming(owner_channel, owner_user, "", carries_photos=draft.photos)
         return start(ctx, state, message, "")
     return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
 
@@ -154,49 +226,106 @@ def type_label(content: Content, scam_type: str) -> str:
 
 
 def prompt_type(ctx: Context, state: State) -> list[Reply]:
+    """The kinds of scam in two short screens: the library's groups, then a group's tricks
+    (a phone shows a few buttons; 25 at once would be a wall)."""
     content = ctx.content
+    group = state.data.get("type_group")
+    groups: dict[str, str] = content.raw("scams.groups")
+    if group in groups:
+        options = [choice(state, s["id"], s["short"]) for s in content.scams if s["group"] == group]
+        options.append(choice(state, "groups", content.raw("buttons.other_groups")))
+        return _ask(
+            ctx, state, "report.ask_type_in_group", options, back=False, group=groups[group]
+        )
     options = [choice(state, TRAFFICKING, content.raw("buttons.trafficking"))]
-    options += [choice(state, s["id"], s["short"]) for s in content.scams]
+    options += [choice(state, f"group:{code}", label) for code, label in groups.items()]
     options.append(choice(state, OTHER, content.raw("buttons.other_type")))
     return _ask(ctx, state, "report.ask_type", options, back=False)
 
 
-def _turn_urgent(ctx: Context, state: State) -> Reply:
-    _draft(state)["urgent"] = True
-    return Reply(ctx.content.text("report.urgent_alert", hotlines=hotline_lines(ctx.content)))
+def _urgent_alert(ctx: Context) -> Reply:
+    """Said the moment a report turns urgent: what to do now. It promises nothing about the
+    police: they are told only once the report is saved."""
+    hotlines = hotline_lines(ctx.content, urgent_only=True)
+    return Reply(ctx.content.text("report.urgent_alert", hotlines=hotlines))
 
 
 @FLOW.step("type")
 def pick_type(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
     known = {TRAFFICKING, OTHER, *(s["id"] for s in ctx.content.scams)}
+    if answer.value and answer.value.startswith("group:"):
+        state.data["type_group"] = answer.value.removeprefix("group:")
+        return state, prompt_type(ctx, state)
+    if answer.value == "groups":
+        state.data.pop("type_group", None)
+        return state, prompt_type(ctx, state)
     if answer.value in known:
-        draft["type"] = answer.value
-    elif mentions_urgency(ctx.content, answer.text):
-        draft["type"] = TRAFFICKING
+        draft.type = answer.value
+        state.data.pop("type_group", None)
+    elif substance(answer.text) >= MIN_ACCOUNT:
+        # They told what happened instead of choosing: keep it as the story, not ask again.
+        draft.type = TRAFFICKING if mentions_held(ctx.content, answer.text) else OTHER
+        draft.account = answer.text
+        _collect(ctx, draft, answer.text)
     else:
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
-    if draft["type"] == TRAFFICKING or mentions_urgency(ctx.content, draft.get("account", "")):
-        return goto(ctx, state, FLOW, "victim", before=[_turn_urgent(ctx, state)])
-    # A report begun from a forwarded message already has its account.
-    return goto(ctx, state, FLOW, "identifiers" if draft.get("account") else "account")
+    if draft.type == TRAFFICKING and not draft.urgent:
+        draft.urgent = True
+        return _advance(ctx, state, before=[_urgent_alert(ctx)])
+    return _advance(ctx, state)
+
+
+def prompt_urgent_check(ctx: Context, state: State) -> list[Reply]:
+    label = ctx.content.raw
+    options = [
+        choice(state, "yes", label("buttons.urgent_yes")),
+        choice(state, "no", label("buttons.urgent_no")),
+    ]
+    return _ask(ctx, state, "report.ask_held", options)
+
+
+@FLOW.step("urgent_check")
+def urgent_check(ctx: Context, state: State, answer: Answer) -> Outcome:
+    draft = _draft(state)
+    if answer.value not in ("yes", "no"):
+        return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+    draft.urgent_asked = True
+    if answer.value == "no":
+        return _advance(ctx, state)
+    draft.urgent = True
+    return _advance(ctx, state, before=[_urgent_alert(ctx)])
 
 
 def prompt_victim(ctx: Context, state: State) -> list[Reply]:
-    return _ask(ctx, state, "report.ask_victim")
+    label = ctx.content.raw
+    options = [
+        choice(state, "unknown", label("buttons.whereabouts_unknown")),
+        choice(state, "not_urgent", label("buttons.not_urgent")),
+    ]
+    return _ask(ctx, state, "report.ask_victim", options)
 
 
 @FLOW.step("victim")
 def victim(ctx: Context, state: State, answer: Answer) -> Outcome:
+    draft = _draft(state)
+    if answer.value == "not_urgent":  # a step back out of the urgent path, before any save
+        draft.urgent, draft.urgent_asked = False, True
+        if draft.type == TRAFFICKING:
+            draft.type = None
+        return _advance(ctx, state)
+    if answer.value == "unknown":
+        draft.victim = ctx.content.text("report.whereabouts_unknown")
+        return _advance(ctx, state)
     if substance(answer.text) < MIN_VICTIM:
         return stay(ctx, state, FLOW, ctx.content.text("report.victim_too_short"))
-    draft = _draft(state)
-    draft["victim"] = answer.text
-    return goto(ctx, state, FLOW, "identifiers" if draft.get("account") else "account")
+    draft.victim = answer.text
+    return _advance(ctx, state)
 
 
 def prompt_account(ctx: Context, state: State) -> list[Reply]:
-    return _ask(ctx, state, "report.ask_account")
+    key = "report.ask_account_after_save" if _draft(state).report_id else "report.ask_account"
+    return _ask(ctx, state, key)
 
 
 @FLOW.step("account")
@@ -204,32 +333,29 @@ def account(ctx: Context, state: State, answer: Answer) -> Outcome:
     if substance(answer.text) < MIN_ACCOUNT:
         return stay(ctx, state, FLOW, ctx.content.text("report.account_too_short", min=MIN_ACCOUNT))
     draft = _draft(state)
-    draft["account"] = answer.text
+    draft.account = answer.text
     _collect(ctx, draft, answer.text)
-    if not draft.get("urgent") and mentions_urgency(ctx.content, answer.text):
-        alert = _turn_urgent(ctx, state)
-        if not draft.get("victim"):
-            return goto(ctx, state, FLOW, "victim", before=[alert])
-        return goto(ctx, state, FLOW, "identifiers", before=[alert])
-    return goto(ctx, state, FLOW, "identifiers")
+    return _advance(ctx, state)
 
 
 # --- the scammer's identifiers ------------------------------------------------------------
 
 
-def _collect(ctx: Context, draft: dict[str, Any], text: str) -> bool:
-    """Add what the text names to the draft; False if it named nothing."""
+def _collect(ctx: Context, draft: ReportDraft, text: str) -> bool:
+    """Add what the text names to the draft; False if it named nothing. Words that may mean
+    someone is held make the flow ask (once) rather than decide."""
+    draft.held_words = draft.held_words or mentions_held(ctx.content, text)
     found = extract(ctx.content, text)
     for parsed in found.identifiers:
         item = parsed.__dict__
-        if item not in draft["identifiers"]:
-            draft["identifiers"].append(dict(item))
+        if item not in draft.identifiers:
+            draft.identifiers.append(dict(item))
     for digits in found.accounts_without_bank:
-        if digits not in draft["pending"]:
-            draft["pending"].append(digits)
+        if digits not in draft.pending:
+            draft.pending.append(digits)
     limit = ctx.limits.identifiers_per_report
-    del draft["identifiers"][limit:]
-    del draft["pending"][max(0, limit - len(draft["identifiers"])) :]
+    del draft.identifiers[limit:]
+    del draft.pending[max(0, limit - len(draft.identifiers)) :]
     return bool(found.identifiers or found.accounts_without_bank)
 
 
@@ -241,46 +367,52 @@ def _identifier_text(content: Content, item: dict[str, Any]) -> str:
 def prompt_identifiers(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(state)
     label = ctx.content.raw
-    done_label = label("buttons.done") if draft["identifiers"] else label("buttons.none_known")
-    replies = _ask(ctx, state, "report.ask_identifiers", [choice(state, "done", done_label)])
-    if draft["identifiers"]:
-        items = "\n".join(f"• {_identifier_text(ctx.content, i)}" for i in draft["identifiers"])
+    if draft.identifiers:
+        done = label("buttons.done")
+        items = "\n".join(f"• {_identifier_text(ctx.content, i)}" for i in draft.identifiers)
         so_far = ctx.content.text("report.identifiers_so_far", items=items)
-        replies[0] = Reply(f"{so_far}\n\n{replies[0].text}", replies[0].buttons)
-    return replies
+        ask = ctx.content.text("report.ask_identifiers_more", done=done)
+        text = f"{so_far}\n\n{ask}"
+    else:
+        done = label("buttons.none_known")
+        text = ctx.content.text("report.ask_identifiers", done=done)
+    buttons = (*rows(choice(state, "done", done)), _controls(ctx, state))
+    return [Reply(text, buttons)]
 
 
 @FLOW.step("identifiers")
 def add_identifiers(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
-    if answer.value == "done":
-        if draft["pending"]:
-            return goto(ctx, state, FLOW, "bank", remember=False)
-        return goto(ctx, state, FLOW, "amount")
-    if len(draft["identifiers"]) >= ctx.limits.identifiers_per_report:
+    if answer.value == "done" or _says_done(answer.text):
+        draft.identifiers_done = True
+        return _advance(ctx, state)
+    if len(draft.identifiers) >= ctx.limits.identifiers_per_report:
+        draft.identifiers_done = True
         notice = Reply(
             ctx.content.text("report.identifiers_full", limit=ctx.limits.identifiers_per_report)
         )
-        return goto(ctx, state, FLOW, "amount", before=[notice])
+        return _advance(ctx, state, before=[notice])
     if not _collect(ctx, draft, answer.text):
         return stay(ctx, state, FLOW, ctx.content.text("report.identifiers_none_found"))
-    if draft["pending"]:
-        return goto(ctx, state, FLOW, "bank", remember=False)
-    return state, prompt_identifiers(ctx, state)
+    return _advance(ctx, state)
+
+
+def _says_done(text: str) -> bool:
+    return choice_key(text) in DONE_WORDS
 
 
 def prompt_bank(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(state)
     options = [choice(state, b["code"], b["name"]) for b in ctx.content.banks[:10]]
     options.append(choice(state, "none", ctx.content.raw("buttons.unknown_bank")))
-    return _ask(ctx, state, "report.ask_bank", options, back=False, account=draft["pending"][0])
+    return _ask(ctx, state, "report.ask_bank", options, back=False, account=draft.pending[0])
 
 
 @FLOW.step("bank", can_go_back=False)
 def pick_bank(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
-    if not draft["pending"]:  # nothing left to ask (an old screen): carry on
-        return goto(ctx, state, FLOW, "identifiers", remember=False)
+    if not draft.pending:  # nothing left to ask (an old screen): carry on
+        return _advance(ctx, state)
     if answer.value == "none":
         code = ""
     elif answer.value and ctx.content.bank(answer.value):
@@ -289,12 +421,10 @@ def pick_bank(ctx: Context, state: State, answer: Answer) -> Outcome:
         code = find_bank(ctx.content, answer.text)
         if not code:
             return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
-    parsed = bank_account(draft["pending"].pop(0), code)
-    if parsed and parsed.__dict__ not in draft["identifiers"]:
-        draft["identifiers"].append(dict(parsed.__dict__))
-    if draft["pending"]:
-        return state, prompt_bank(ctx, state)
-    return goto(ctx, state, FLOW, "identifiers", remember=False)
+    parsed = bank_account(draft.pending.pop(0), code)
+    if parsed and parsed.__dict__ not in draft.identifiers:
+        draft.identifiers.append(dict(parsed.__dict__))
+    return _advance(ctx, state)
 
 
 # --- money and time ----------------------------------------------------------------------
@@ -302,28 +432,61 @@ def pick_bank(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 def prompt_amount(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
-    return _ask(
-        ctx,
-        state,
-        "report.ask_amount",
-        [
-            choice(state, "zero", label("buttons.no_loss")),
-            choice(state, "skip", label("buttons.skip")),
-        ],
-    )
+    options = [
+        choice(state, "zero", label("buttons.no_loss")),
+        choice(state, "skip", label("buttons.skip")),
+    ]
+    return _ask(ctx, state, "report.ask_amount", options)
 
 
-@FLOW.step("amount")
+@FLOW.step("amount", takes_numbers=True)
 def amount(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
     if answer.value in ("zero", "skip"):
-        draft["amount"] = 0 if answer.value == "zero" else None
+        draft.amount = 0 if answer.value == "zero" else None
+    elif (number := _bare_number(answer.text)) and number < BARE_THOUSANDS:
+        # "2" means 2 triệu far more often than 2 đồng: say what we understood, and ask.
+        draft.amount_guess = number * (10**6 if number < BARE_MILLIONS else 10**3)
+        return goto(ctx, state, FLOW, "amount_check", remember=False)
     else:
         try:
-            draft["amount"] = parse_amount(answer.text)
+            draft.amount = parse_amount(answer.text)
         except AmountError as error:
             return stay(ctx, state, FLOW, ctx.content.text(f"report.amount_{error}"))
-    return goto(ctx, state, FLOW, "when")
+    draft.amount_answered, draft.amount_guess = True, None
+    return _advance(ctx, state)
+
+
+def prompt_amount_check(ctx: Context, state: State) -> list[Reply]:
+    return _check_guess(ctx, state, "report.amount_guess", amount=_guess_amount(state))
+
+
+@FLOW.step("amount_check", can_go_back=False)
+def amount_check(ctx: Context, state: State, answer: Answer) -> Outcome:
+    """'Bạn mất 2.000.000 đ, đúng không?': a choice, so a number here picks an option."""
+    draft = _draft(state)
+    if answer.value == "again":
+        draft.amount_guess = None
+        return goto(ctx, state, FLOW, "amount", remember=False)
+    if answer.value in ("right", "skip"):
+        draft.amount = draft.amount_guess if answer.value == "right" else None
+        draft.amount_answered, draft.amount_guess = True, None
+        return _advance(ctx, state)
+    return amount(ctx, state, answer)  # they typed the amount again, with its unit
+
+
+def _guess_amount(state: State) -> str:
+    return format_amount(_draft(state).amount_guess or 0)
+
+
+def _check_guess(ctx: Context, state: State, key: str, **values: str) -> list[Reply]:
+    label = ctx.content.raw
+    options = [
+        choice(state, "right", label("buttons.yes_right")),
+        choice(state, "again", label("buttons.type_again")),
+        choice(state, "skip", label("buttons.skip")),
+    ]
+    return [Reply(ctx.content.text(key, **values), (*rows(*options), _controls(ctx, state, False)))]
 
 
 def prompt_when(ctx: Context, state: State) -> list[Reply]:
@@ -336,21 +499,66 @@ def prompt_when(ctx: Context, state: State) -> list[Reply]:
     return _ask(ctx, state, "report.ask_when", options)
 
 
-@FLOW.step("when")
+@FLOW.step("when", takes_numbers=True)
 def when(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
     today = to_vietnam(ctx.now).date()
     if answer.value == "skip":
-        draft["when"] = None
+        draft.when = None
     elif answer.value in ("today", "yesterday"):
-        draft["when"] = (today - timedelta(days=answer.value == "yesterday")).isoformat()
+        draft.when = (today - timedelta(days=answer.value == "yesterday")).isoformat()
+    elif (day := _bare_number(answer.text)) and day <= 31:
+        # A bare day of the month: this month's, or last month's if it has not come yet.
+        draft.when_guess = _day_of_month(today, day).isoformat()
+        return goto(ctx, state, FLOW, "when_check", remember=False)
     else:
         try:
-            draft["when"] = parse_day(answer.text, today).isoformat()
+            draft.when = parse_day(answer.text, today).isoformat()
         except DateError as error:
             key = {"future": "when_future", "old": "when_too_old"}.get(str(error), "when_invalid")
             return stay(ctx, state, FLOW, ctx.content.text(f"report.{key}"))
-    return goto(ctx, state, FLOW, "evidence" if draft["photos"] else "contact")
+    draft.when_answered, draft.when_guess = True, None
+    return _advance(ctx, state)
+
+
+def prompt_when_check(ctx: Context, state: State) -> list[Reply]:
+    guess = _draft(state).when_guess
+    day = date.fromisoformat(guess).strftime("%d/%m/%Y") if guess else ""
+    return _check_guess(ctx, state, "report.when_guess", day=day)
+
+
+@FLOW.step("when_check", can_go_back=False)
+def when_check(ctx: Context, state: State, answer: Answer) -> Outcome:
+    draft = _draft(state)
+    if answer.value == "again":
+        draft.when_guess = None
+        return goto(ctx, state, FLOW, "when", remember=False)
+    if answer.value in ("right", "skip"):
+        draft.when = draft.when_guess if answer.value == "right" else None
+        draft.when_answered, draft.when_guess = True, None
+        return _advance(ctx, state)
+    return when(ctx, state, answer)
+
+
+def _bare_number(text: str) -> int:
+    """A number typed alone, without a unit (0 if the text is anything else)."""
+    stripped = text.strip()
+    return int(stripped) if re.fullmatch(r"[0-9]{1,4}", stripped) else 0
+
+
+def _day_of_month(today: date, day: int) -> date:
+    month_start = today.replace(day=1)
+    candidate = month_start
+    for _ in range(2):
+        try:
+            candidate = candidate.replace(day=day)
+        except ValueError:  # the 31st of a shorter month: the month before
+            candidate = (candidate - timedelta(days=1)).replace(day=1)
+            continue
+        if candidate <= today:
+            return candidate
+        candidate = (month_start - timedelta(days=1)).replace(day=1)
+    return candidate
 
 
 # --- evidence and contact -----------------------------------------------------------------
@@ -358,21 +566,29 @@ def when(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 def prompt_evidence(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(state)
-    label = ctx.content.raw("buttons.done" if draft["evidence"] else "buttons.skip")
-    return _ask(ctx, state, "report.ask_evidence", [choice(state, "done", label)])
+    done = ctx.content.raw("buttons.done" if draft.evidence else "buttons.skip")
+    return _ask(ctx, state, "report.ask_evidence", [choice(state, "done", done)], done=done)
 
 
 @FLOW.step("evidence", takes_photos=True)
 def evidence(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
-    if answer.value == "done":
-        return goto(ctx, state, FLOW, "contact")
+    if answer.value == "done" or _says_done(answer.text):
+        draft.evidence_done = True
+        return _advance(ctx, state)
     photos = [a for a in answer.attachments if a.kind == "photo"]
     if not photos:
         return stay(ctx, state, FLOW, ctx.content.text("report.evidence_not_photo"))
-    kept, notes = keep_evidence(ctx, photos, draft["evidence"], draft_owner=draft["owner"])
-    draft["evidence"] += len(kept)
-    notes.append(ctx.content.text("report.evidence_received", count=draft["evidence"]))
+    if draft.report_id is not None:  # already with the police: straight under its card
+        kept, notes = keep_evidence(ctx, photos, draft.evidence, report_id=draft.report_id)
+        report = ctx.session.get(Report, draft.report_id)
+        if kept and report is not None:
+            ctx.session.flush()
+            ctx.effects.append(police.album(report, [e.id for e in kept if e.id is not None]))
+    else:
+        kept, notes = keep_evidence(ctx, photos, draft.evidence, draft_owner=draft.owner)
+    draft.evidence += len(kept)
+    notes.append(ctx.content.text("report.evidence_received", count=draft.evidence))
     return stay(ctx, state, FLOW, "\n".join(notes))
 
 
@@ -391,12 +607,15 @@ def prompt_contact(ctx: Context, state: State) -> list[Reply]:
 
 @FLOW.step("contact")
 def contact(ctx: Context, state: State, answer: Answer) -> Outcome:
+    draft = _draft(state)
     if answer.value == "anonymous":
-        _draft(state)["phone"] = None
-        return goto(ctx, state, FLOW, "confirm")
+        draft.anonymous, draft.phone = True, None
+        return _advance(ctx, state)
     if answer.value == "phone":
-        return goto(ctx, state, FLOW, "phone")
+        draft.anonymous = False
+        return _advance(ctx, state)
     if phone(answer.text):  # typed the number straight away
+        draft.anonymous = False
         return _take_phone(ctx, state, answer)
     return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
 
@@ -410,8 +629,8 @@ def _take_phone(ctx: Context, state: State, answer: Answer) -> Outcome:
     parsed = phone(answer.text) if 6 <= len(answer.text) <= 24 else None
     if parsed is None:
         return stay(ctx, state, FLOW, ctx.content.text("report.phone_invalid"))
-    _draft(state)["phone"] = parsed.value
-    return goto(ctx, state, FLOW, "confirm")
+    _draft(state).phone = parsed.value
+    return _advance(ctx, state)
 
 
 # --- confirm and save ---------------------------------------------------------------------
@@ -420,26 +639,24 @@ def _take_phone(ctx: Context, state: State, answer: Answer) -> Outcome:
 def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
     content, draft = ctx.content, _draft(state)
     none = content.text("report.summary_none")
-    identifiers = ", ".join(_identifier_text(content, i) for i in draft["identifiers"]) or none
-    amount = draft.get("amount")
-    when = draft.get("when")
+    named = ", ".join(_identifier_text(content, i) for i in draft.identifiers) or none
     text = content.text(
-        "report.summary",
-        type=type_label(content, draft["type"]),
-        urgent=Markup(content.text("report.summary_urgent") if draft.get("urgent") else ""),
-        account=draft["account"],
+        "report.summary_saved" if draft.report_id else "report.summary",
+        code=draft.receipt_code or "",
+        type=type_label(content, draft.type or OTHER),
+        urgent=Markup(content.text("report.summary_urgent") if draft.urgent else ""),
+        account=draft.account or none,
         victim=Markup(
-            content.text("report.summary_victim", victim=draft["victim"])
-            if draft.get("victim")
-            else ""
+            content.text("report.summary_victim", victim=draft.victim) if draft.victim else ""
         ),
-        identifiers=identifiers,
-        amount=format_amount(amount) if amount is not None else none,
-        when=date.fromisoformat(when).strftime("%d/%m/%Y") if when else none,
-        evidence=str(draft["evidence"]) if draft["photos"] else none,
-        contact=draft.get("phone") or content.text("report.summary_anonymous"),
+        identifiers=named,
+        amount=format_amount(draft.amount) if draft.amount is not None else none,
+        when=date.fromisoformat(draft.when).strftime("%d/%m/%Y") if draft.when else none,
+        evidence=str(draft.evidence) if draft.photos else none,
+        contact=draft.phone or content.text("report.summary_anonymous"),
     )
-    submit = choice(state, "submit", content.raw("buttons.submit"))
+    label = "buttons.finish_saved" if draft.report_id else "buttons.submit"
+    submit = choice(state, "submit", content.raw(label))
     return [Reply(text, (*rows(submit), _controls(ctx, state)))]
 
 
@@ -448,45 +665,71 @@ def confirm(ctx: Context, state: State, answer: Answer) -> Outcome:
     if answer.value != "submit":
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
     draft = _draft(state)
-    channel, user_id = draft["owner"].split(":", 1)
+    if draft.report_id is not None:  # urgent, saved earlier: what was added is already in
+        _amend(ctx, draft)
+        done = ctx.content.text("report.updated", code=draft.receipt_code)
+        replies = [menu_reply(ctx.content, done), *money.after_report(ctx, draft)]
+        state.draft = None
+        finish(state)
+        return state, replies
+    return state, _save(ctx, state)
+
+
+def _save(ctx: Context, state: State) -> list[Reply]:
+    """Save the draft as a report, tell the police in the same transaction, and say so with
+    the receipt code. An urgent report stays open in the flow to take the rest; any other
+    ends the flow."""
+    draft = _draft(state)
+    channel, user_id = draft.owner.split(":", 1)
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
     assert resident.id is not None
     recent = reports.recent_of_resident(ctx.session, resident.id, ctx.now - timedelta(days=1))
     same = next(
-        (r for r in recent if r.account == draft["account"] and r.scam_type == draft["type"]), None
+        (r for r in recent if r.account == draft.account and r.scam_type == draft.type), None
     )
-    if same:  # a resend of the same report: link to it rather than open a second case
-        _discard_evidence(ctx, state)
+    if same and not draft.urgent:  # a resend of the same report: link to it, no second case
+        reports.discard_draft_evidence(ctx.session, draft.owner)
+        state.draft = None
         finish(state)
-        return state, [
-            menu_reply(
-                ctx.content, ctx.content.text("report.linked_duplicate", code=same.receipt_code)
-            )
-        ]
-    if len(recent) >= ctx.limits.reports_per_day:
-        return stay(
-            ctx,
-            state,
-            FLOW,
-            ctx.content.text("report.limit_reached", limit=ctx.limits.reports_per_day),
-        )
+        linked = ctx.content.text("report.linked_duplicate", code=same.receipt_code)
+        return [menu_reply(ctx.content, linked)]
+    if len(recent) >= ctx.limits.reports_per_day and not draft.urgent:
+        limit = ctx.limits.reports_per_day
+        return stay(ctx, state, FLOW, ctx.content.text("report.limit_reached", limit=limit))[1]
     report = reports.create(
         ctx.session,
-        _to_report_draft(draft),
+        _to_report_draft(ctx, draft),
         resident.id,
         ctx.now,
-        ack_within=_ack_within(ctx, bool(draft.get("urgent"))),
+        ack_within=_ack_within(ctx, draft.urgent),
         resolve_within=timedelta(days=ctx.limits.resolve_days),
     )
     ctx.effects.append(police.card(report))
-    if draft["evidence"]:
+    if draft.evidence:
         ctx.effects.append(police.album(report))
+    if draft.urgent:
+        draft.report_id, draft.receipt_code = report.id, report.receipt_code
+        saved = ctx.content.text("report.saved_urgent", code=report.receipt_code)
+        return [Reply(saved)]
+    replies = [
+        menu_reply(ctx.content, ctx.content.text("report.saved", code=report.receipt_code)),
+        *money.after_report(ctx, draft, report.receipt_code),
+    ]
     state.draft = None
     finish(state)
-    saved = ctx.content.text("report.saved", code=report.receipt_code)
-    if report.urgent:
-        saved += "\n" + ctx.content.text("report.saved_urgent")
-    return state, [menu_reply(ctx.content, saved)]
+    return replies
+
+
+def _amend(ctx: Context, draft: ReportDraft) -> None:
+    """An urgent report already saved takes in what the resident added since; the card is
+    refreshed (one refresh, however many answers)."""
+    assert draft.report_id is not None
+    report = ctx.session.get(Report, draft.report_id)
+    if report is None:
+        return
+    added = reports.amend(ctx.session, report, _to_report_draft(ctx, draft), ctx.now)
+    if added:
+        ctx.effects.append(police.card(report))
 
 
 def _ack_within(ctx: Context, urgent: bool) -> timedelta:
@@ -495,17 +738,17 @@ def _ack_within(ctx: Context, urgent: bool) -> timedelta:
     return timedelta(hours=ctx.limits.ack_hours)
 
 
-def _to_report_draft(draft: dict[str, Any]) -> reports.Draft:
+def _to_report_draft(ctx: Context, draft: ReportDraft) -> reports.Draft:
     return reports.Draft(
-        channel=draft["channel"],
-        scam_type=draft["type"],
-        account=draft["account"],
+        channel=draft.channel,
+        scam_type=draft.type or OTHER,
+        account=draft.account or ctx.content.text("report.account_to_come"),
         consent_version=CONSENT_VERSION,
-        urgent=bool(draft.get("urgent")),
-        victim_info=draft.get("victim"),
-        amount_vnd=draft.get("amount"),
-        occurred_on=date.fromisoformat(draft["when"]) if draft.get("when") else None,
-        contact_phone=draft.get("phone"),
-        identifiers=[ParsedIdentifier(**i) for i in draft["identifiers"]],
-        evidence_owner=draft["owner"] if draft["evidence"] else None,
+        urgent=draft.urgent,
+        victim_info=draft.victim,
+        amount_vnd=draft.amount,
+        occurred_on=date.fromisoformat(draft.when) if draft.when else None,
+        contact_phone=draft.phone,
+        identifiers=[ParsedIdentifier(**i) for i in draft.identifiers],
+        evidence_owner=draft.owner if draft.evidence and draft.report_id is None else None,
     )

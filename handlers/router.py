@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from content import fold
 from db import reports
 from handlers import (
     awareness,
     broadcast,
     casework,
+    distress,
     followup,
     lookup,
     menu,
@@ -19,6 +19,7 @@ from handlers import (
     quiz,
     report,
     scams,
+    signals,
     staff,
     subscribe,
     track,
@@ -26,6 +27,7 @@ from handlers import (
 from handlers.flow import Answer, Flow, back, finish, nav, rows, stay
 from handlers.menu import menu_reply
 from handlers.parse import parse_receipt_code
+from handlers.signals import Signal
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 Command = Callable[[Context, State, Incoming, str], Outcome]
@@ -37,9 +39,8 @@ def cancel(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
         return state, [menu_reply(ctx.content, ctx.content.text("common.nothing_to_cancel"))]
     # Outside a flow, the only thing left to cancel is a report draft.
     owner = flow if flow is not None else report.FLOW
-    if owner.on_cancel is not None:
-        owner.on_cancel(ctx, state)
-    return finish(state), [menu_reply(ctx.content, ctx.content.text("common.cancelled"))]
+    said = owner.on_cancel(ctx, state) if owner.on_cancel is not None else None
+    return finish(state), [menu_reply(ctx.content, said or ctx.content.text("common.cancelled"))]
 
 
 # Every command, once, in menu order. Deep links (/start <name>) reach the same entries.
@@ -170,6 +171,11 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
             nav(label("buttons.menu"), "/start"),
         )
         return state, [Reply(ctx.content.text("common.forwarded"), buttons)]
+    # Someone in danger, or money just lost, is answered with help before anything else.
+    signal = signals.read(ctx.content, text)
+    if signal in (Signal.HELD, Signal.MONEY_LOST):
+        state.memory[report.TOLD] = text  # the one-tap report starts from their words
+        return state, [distress.reply(ctx.content, signal)]
     # A receipt code can look like a number ("EH74-6878"): an existing code wins.
     code = parse_receipt_code(text)
     if code and reports.by_code(ctx.session, code) is not None:
@@ -179,9 +185,6 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
         return state, verdict
     if code:
         return track.by_code(ctx, state, msg, text)
+    if signal in (Signal.SCAM, Signal.GREETING):
+        return state, [distress.reply(ctx.content, signal)]
     return state, [menu_reply(ctx.content, ctx.content.text("common.not_understood"))]
-
-
-def choice_key(label: str) -> str:
-    """How a typed answer is compared with a button label: no accents, case, emoji or marks."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(label)).split())

@@ -1,4 +1,5 @@
-"""The scam-tricks library: a list to pick from, and each trick's signs and defences."""
+"""The scam-tricks library: a few groups, each a short list to pick from, and each trick's
+signs and defences. Groups keep every screen within what a Zalo message shows as buttons."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     scam = content.scam(arg) if arg else None
     if scam:
         return state, [_detail(content, scam)]
+    groups = content.raw("scams.groups")
+    if arg in groups:
+        return state, [_group(content, arg, groups[arg])]
     intro = content.text("scams.not_found") if arg else content.text("scams.intro")
-    buttons = [nav(s["short"], f"/thudoan {s['id']}") for s in content.scams]
+    buttons = [nav(label, f"/thudoan {code}") for code, label in groups.items()]
     buttons.append(nav(content.raw("buttons.menu"), "/start"))
     return state, [Reply(intro, rows(*buttons))]
+
+
+def _group(content: Content, code: str, label: str) -> Reply:
+    buttons = [nav(s["short"], f"/thudoan {s['id']}") for s in content.scams if s["group"] == code]
+    buttons.append(nav(content.raw("buttons.more_scams"), "/thudoan"))
+    buttons.append(nav(content.raw("buttons.menu"), "/start"))
+    return Reply(content.text("scams.group_intro", group=label), rows(*buttons))
 
 
 def _detail(content: Content, scam: dict) -> Reply:
@@ -34,7 +45,7 @@ def _detail(content: Content, scam: dict) -> Reply:
     )
     label = content.raw
     buttons = rows(
-        nav(label("buttons.more_scams"), "/thudoan"),
+        nav(label("buttons.more_scams"), f"/thudoan {scam['group']}"),
         nav(label("buttons.report_now"), "/totgiac"),
         nav(label("buttons.menu"), "/start"),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from content import Content
+from handlers.draft import ReportDraft
 
 
 @dataclass(frozen=True)
@@ -86,17 +87,21 @@ class State:
     data: dict[str, Any] = field(default_factory=dict)
     trail: list[str] = field(default_factory=list)
     # The report being written survives detours into other journeys and restarts.
-    draft: dict[str, Any] | None = None
+    draft: ReportDraft | None = None
     memory: dict[str, Any] = field(default_factory=dict)
     # The options last shown, so "2" or a typed label can stand for a press.
     choices: list[list[str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return copy.deepcopy(self.__dict__)
+        data = copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "draft"})
+        data["draft"] = self.draft.to_json() if self.draft is not None else None
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:
         known = {k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__}
+        if isinstance(known.get("draft"), dict):
+            known["draft"] = ReportDraft.from_json(known["draft"])
         return cls(**known)
 
 

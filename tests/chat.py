@@ -9,6 +9,7 @@ from content import fold
 from db import conversations
 from handlers.dispatcher import Dispatcher, Handled
 from handlers.types import Attachment, Button, Incoming, Reply, State
+from tests.walker import Action
 
 _update_ids = itertools.count(1)
 
@@ -71,6 +72,21 @@ class Chat:
             except AssertionError:
                 continue
         return self.send(payload=self.button(labels[-1]))
+
+    def screen(self) -> tuple[str, list[str]]:
+        """What the resident sees now: the last turn's words and its buttons' labels."""
+        return self.text, [b.label for r in self.replies for row in r.buttons for b in row]
+
+    def act(self, action: Action) -> None:
+        """Do what the report walker decided, as this resident."""
+        if action.kind == "press":
+            self.press(str(action.value))
+        elif action.kind == "photo":
+            assert isinstance(action.value, bytes)
+            photo = Attachment("photo", data=action.value, size=len(action.value))
+            self.send(attachments=(photo,))
+        else:
+            self.send(str(action.value))
 
     @property
     def text(self) -> str:

@@ -5,31 +5,24 @@ from __future__ import annotations
 import re
 
 from content import fold
-from tests.fakes.telegram_server import FakeTelegram, Sent, callback_update, text_update
+from tests.fakes.telegram_server import (
+    FakeTelegram,
+    Sent,
+    callback_update,
+    photo_update,
+    text_update,
+)
+from tests.walker import Action, ReportWalker, Story, walk_async
 
 RECEIPT = re.compile(r"Mã tiếp nhận của bạn: <b>([A-Z0-9]{4}-[A-Z0-9]{4})</b>")
 ACCOUNT = "Người xưng công an gọi cho tôi đòi chuyển tiền xác minh"
-# What a resident does on seeing each prompt of a report: (words in the prompt, action, value).
-# A prompt not listed here (an error, an old menu) is met by starting over: /totgiac offers to
-# carry on with the draft.
-REPORT_PROMPTS = [
-    ("Trước khi tố giác", "press", "Đồng ý"),
-    ("đang soạn dở", "press", "Tiếp tục"),
-    ("Chuyện gì đã xảy ra", "press", "Giả danh công an"),
-    ("kể lại sự việc", "say", ACCOUNT),
-    ("Gửi số điện thoại", "press", "Không có"),
-    ("mất bao nhiêu tiền", "press", "Bỏ qua"),
-    ("khi nào", "press", "Bỏ qua"),
-    ("Gửi ảnh", "press", "Bỏ qua"),
-    ("ẩn danh, hay", "press", "Ẩn danh"),
-    ("Kiểm tra lại tố giác", "press", "Gửi tố giác"),
-]
 
 
 class TelegramUser:
     def __init__(self, fake: FakeTelegram, user_id: int, patience: float = 10) -> None:
         self.fake, self.user_id, self.patience = fake, user_id, patience
         self.seen = 0  # messages to this chat already read
+        self._since = 0  # where the messages since the last action start
 
     def inbox(self) -> list[Sent]:
         return self.fake.messages_to(self.user_id)
@@ -72,13 +65,13 @@ class TelegramUser:
     async def file_report(
         self, account: str = ACCOUNT, stop_at: str = "", resume: bool = False, steps: int = 40
     ) -> str:
-        """Report a scam as a person does, acting on the latest prompt whatever came before it
-        (after a fault an old message may arrive again, or an apology: a person carries on).
+        """Report a scam as a person does, through the shared walker (tests/walker.py),
+        acting on the latest prompt whatever came before it (after a fault an old message may
+        arrive again, or an apology: a person starts /totgiac again, which offers to carry on).
         Returns the receipt code, or "" once a prompt containing `stop_at` is shown.
         `resume`: carry on from the latest prompt rather than start with /totgiac."""
-        prompts = [
-            (w, a, account if a == "say" and v == ACCOUNT else v) for w, a, v in REPORT_PROMPTS
-        ]
+        walker = ReportWalker(Story(account=account))
+        walker.resume = True  # an interrupted draft is carried on, not started again
         mark = len(self.inbox())
         if not resume:
             await self.say("/totgiac")
@@ -88,16 +81,48 @@ class TelegramUser:
             for sent in self.inbox()[mark:]:
                 if found := RECEIPT.search(sent.text):
                     return found.group(1)
-            latest = self.inbox()[-1].text
-            if stop_at and stop_at in latest:
+            latest = self.inbox()[-1]
+            if stop_at and stop_at in latest.text:
                 return ""
-            action, value = next(
-                ((a, v) for words, a, v in prompts if words in latest), ("say", "/totgiac")
-            )
             mark = len(self.inbox())
-            await (self.press(value) if action == "press" else self.say(value))
+            if walker.step_of(latest.text) == "unknown":
+                await self.say("/totgiac")
+                continue
+            action = walker.next(latest.text, [label for label, _ in latest.buttons])
+            if action is None:
+                await self.say("/totgiac")
+                continue
+            await self.act(action)
         raise AssertionError(f"no receipt after {steps} steps; last: {self.inbox()[-1].text[:80]}")
 
     def receipts(self) -> list[str]:
         """Every receipt code this resident was sent, in order, repeats included."""
         return [found.group(1) for s in self.inbox() if (found := RECEIPT.search(s.text))]
+
+    # --- the shared report walker (tests/walker.py), on Telegram ------------------------------
+
+    def screen(self) -> tuple[str, list[str]]:
+        """What came since this resident's last action (or the latest message), and the
+        buttons on it."""
+        new = self.inbox()[self._since :] or self.inbox()[-1:]
+        return "\n".join(s.text for s in new), [t for s in new for t, _ in s.buttons]
+
+    async def act(self, action: Action) -> None:
+        self._since = len(self.inbox())
+        if action.kind == "press":
+            await self.press(str(action.value))
+        elif action.kind == "photo":
+            assert isinstance(action.value, bytes)
+            file_id = self.fake.add_file(action.value)
+            update = photo_update(self.user_id, file_id, len(action.value))
+            await self._expect(lambda: self.fake.push(update))
+        else:
+            await self.say(str(action.value))
+
+    async def walk_report(self, story: Story | None = None, until: str | None = None) -> str:
+        """/totgiac, then answer as the walker does; the receipt code ("" when stopped at
+        `until` or the flow ended without one)."""
+        self._since = len(self.inbox())
+        await self.say("/totgiac")
+        walker = await walk_async(self.screen, self.act, story, until=until)
+        return walker.code or ""

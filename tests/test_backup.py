@@ -31,6 +31,7 @@ from db.models import Evidence, Outbox, Report
 from handlers.dispatcher import Dispatcher
 from handlers.types import Attachment, Limits
 from tests.chat import Chat
+from tests.walker import Story, walk
 
 # What a restore must bring back, row for row.
 TABLES = ("report", "report_event", "evidence", "identifier", "report_identifier", "outbox")
@@ -71,27 +72,20 @@ def _file_reports(chat: Chat) -> None:
     """Two residents' reports, one with a screenshot; their tip cards wait in the outbox."""
     chat.photos = True
     chat.send("/totgiac")
-    chat.press("Đồng ý")
-    chat.press("Việc online")
-    chat.send("Nhóm @viec_online_99 bắt nạp tiền vào stk 190312345678 Techcombank, gọi 0912345678")
-    chat.press("Xong")
-    chat.send("5tr5")
-    chat.send("hôm qua")
-    chat.send(attachments=(PHOTO,))
-    chat.press("Xong")
-    chat.press("Ẩn danh")
-    chat.press("Gửi tố giác")
+    walk(
+        chat,
+        Story(
+            type="Việc online",
+            account="Nhóm @viec_online_99 bắt nạp vào stk 190312345678 Techcombank, gọi 0912345678",
+            amount="5tr5",
+            when="hôm qua",
+            photos=[PHOTO.data or b""],
+        ),
+    )
     assert "Mã tiếp nhận" in chat.text
     other = Chat(chat.dispatcher, user=f"{chat.user}-b")
     other.send("/totgiac")
-    other.press("Đồng ý")
-    other.press("Giả danh công an")
-    other.send("Người xưng công an gọi từ 0987 111 222 đòi chuyển tiền")
-    other.press("Xong")
-    other.press("Bỏ qua")
-    other.press("Bỏ qua")
-    other.press("Ẩn danh")
-    other.press("Gửi tố giác")
+    walk(other, Story(account="Người xưng công an gọi từ 0987 111 222 đòi chuyển tiền"))
     assert "Mã tiếp nhận" in other.text
 
 

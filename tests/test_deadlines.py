@@ -22,6 +22,7 @@ from tests.chat import Chat
 from tests.conftest import running_bot
 from tests.fakes.telegram_server import FakeTelegram
 from tests.test_journeys import _report as plain_report
+from tests.walker import Story, walk
 
 DIGEST_AT = time(7, 30)
 POLICE_CHAT = -1009876543210
@@ -30,16 +31,14 @@ POLICE_CHAT = -1009876543210
 def _urgent_report(dispatcher, user: str = "8100") -> str:
     resident = Chat(dispatcher, channel="telegram", user=user)
     resident.send("/totgiac")
-    resident.press("Đồng ý")
-    resident.press("Mua bán người")
-    resident.send("Ở Bavet, Campuchia, Zalo 0901234567")
-    resident.send("Em tôi bị dụ sang Campuchia làm việc rồi mất liên lạc")
-    resident.press("Không có")
-    resident.press("Bỏ qua")
-    resident.press("Bỏ qua")
-    resident.press("Ẩn danh")
-    resident.press("Gửi tố giác")
-    return resident.text.split("<b>")[1].split("</b>")[0]
+    story = Story(
+        type="Mua bán người",
+        victim="Ở Bavet, Campuchia, Zalo 0901234567",
+        account="Em tôi bị dụ sang Campuchia làm việc rồi mất liên lạc",
+    )
+    code = walk(resident, story).code
+    assert code
+    return code
 
 
 def _police_notes(db: Database) -> list[str]:

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from content import Content
-from handlers.extract import extract, mentions_urgency
+from handlers.extract import extract
+from handlers.signals import mentions_held
 
 
 def _found(words: Content, text: str) -> list[tuple[str, str, str]]:
@@ -55,6 +56,6 @@ def test_any_text_extracts_without_error(text: str) -> None:
     assert all(i.value for i in found.identifiers)
 
 
-def test_urgent_words(words: Content) -> None:
-    assert mentions_urgency(words, "Con tôi bị lừa sang Campuchia, KHÔNG CHO VỀ")
-    assert not mentions_urgency(words, "mất 5 triệu vì mua hàng online")
+def test_words_that_may_mean_someone_is_held(words: Content) -> None:
+    assert mentions_held(words, "Con tôi bị lừa sang Campuchia, KHÔNG CHO VỀ")
+    assert not mentions_held(words, "mất 5 triệu vì mua hàng online")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from content import Content
 from db.models import Identifier, Resident
 from tests.chat import Chat
+from tests.walker import Story, walk
 
 
 def test_start_shows_the_main_menu_with_every_journey(chat: Chat) -> None:
@@ -37,8 +40,14 @@ def test_rules_show_four_khong_and_two_phai(chat: Chat, words: Content) -> None:
 
 def test_scam_library_lists_and_explains_each_trick(chat: Chat, words: Content) -> None:
     chat.send("/thudoan")
-    for scam in words.scams:
-        chat.button(scam["short"])
+    groups = words.raw("scams.groups")
+    for group in groups.values():
+        chat.send("/thudoan")
+        chat.press(group)
+        for scam in (s for s in words.scams if groups[s["group"]] == group):
+            chat.button(scam["short"])
+    chat.send("/thudoan")
+    chat.press(groups[words.scams[0]["group"]])
     chat.press(words.scams[0]["short"])
     for heading in ("Bắt đầu thế nào", "Dấu hiệu", "Nên làm", "Không bao giờ"):
         assert heading in chat.text
@@ -142,6 +151,8 @@ def test_unknown_command_and_chatter_get_a_clear_answer(chat: Chat) -> None:
     chat.send("/abc")
     assert "Không có lệnh /abc" in chat.text
     chat.send("xin chào")
+    assert "Xin chào" in chat.text and chat.replies[0].buttons  # greeted, with the menu
+    chat.send("qwerty zxcv")
     assert "chưa hiểu" in chat.text and chat.replies[0].buttons
 
 
@@ -152,20 +163,12 @@ def test_deep_links_open_a_journey(chat: Chat) -> None:
     assert "4 KHÔNG, 2 PHẢI" in chat.text
 
 
-def _report(chat: Chat, account: str) -> str:
-    """Complete a plain anonymous report; return its receipt code."""
+def _report(chat: Chat, account: str, **story: Any) -> str:
+    """Complete a plain anonymous report (as the walker answers); return its receipt code."""
     chat.send("/totgiac")
-    if "Trước khi tố giác" in chat.text:
-        chat.press("Đồng ý")
-    chat.press("Giả danh công an")
-    chat.send(account)
-    chat.press("Xong", "Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
-    chat.press("Ẩn danh")
-    chat.press("Gửi tố giác")
-    assert "Mã tiếp nhận" in chat.text, chat.text
-    return chat.text.split("<b>")[1].split("</b>")[0]
+    walked = walk(chat, Story(account=account, **story))
+    assert walked.code, chat.text
+    return walked.code
 
 
 def test_forwarded_message_can_be_checked(dispatcher) -> None:
@@ -183,11 +186,12 @@ def test_forwarded_message_can_start_a_report(dispatcher) -> None:
     )
     chat.press("Tố giác tin này")
     chat.press("Đồng ý")
-    chat.press("Tin nhắn rác")
+    walk(chat, Story(type="Tin nhắn rác"), until="identifiers")
     assert (
         "vnpt-thanhtoan.top" in chat.text and "0912 345 678" in chat.text
     )  # straight to identifiers
-    assert chat.state().draft["account"].startswith("Bạn nợ cước")
+    draft = chat.state().draft
+    assert draft is not None and draft.account and draft.account.startswith("Bạn nợ cước")
 
 
 def test_a_receipt_code_that_looks_like_a_number_is_still_a_code(

@@ -11,17 +11,12 @@ from tests.test_journeys import _report
 
 
 def test_erasure_unlinks_reports_and_drops_contact_data(chat: Chat, db) -> None:
-    chat.send("/totgiac")
-    chat.press("Đồng ý")
-    chat.press("Tình cảm")
-    chat.send("Người quen qua mạng hứa cưới, rồi xin tiền chữa bệnh nhiều lần")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
-    chat.press("Để lại số")
-    chat.send("0987654321")
-    chat.press("Gửi tố giác")
-    code = chat.text.split("<b>")[1].split("</b>")[0]
+    code = _report(
+        chat,
+        "Người quen qua mạng hứa cưới, rồi xin tiền chữa bệnh nhiều lần",
+        type="Tình cảm",
+        phone="0987654321",
+    )
     chat.send("/dangky")
     chat.press("Không chọn")
     chat.send("/xoadulieu")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from typing import Any
 
 from sqlmodel import select
 
@@ -13,6 +14,9 @@ from db.models import Consent, Evidence, Identifier, Outbox, Report, ReportEvent
 from handlers.dispatcher import Dispatcher
 from handlers.types import Attachment, Limits
 from tests.chat import Chat
+from tests.walker import Story, walk
+
+SPAM = "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán"
 
 
 def _begin(chat: Chat) -> None:
@@ -20,37 +24,30 @@ def _begin(chat: Chat) -> None:
     chat.press("Đồng ý")
 
 
-def _fill(chat: Chat, kind: str, account: str) -> None:
-    """From the type question to just past the day: no identifiers, amount or day given."""
-    chat.press(kind)
-    chat.send(account)
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Bỏ qua")
+def _walk(chat: Chat, until: str | None = None, **story: Any) -> str | None:
+    """Answer the report flow as the shared walker does; the receipt code, if it ended."""
+    return walk(chat, Story(**story), until=until).code
 
 
 def test_full_report_with_every_field(chat: Chat, db) -> None:
     chat.photos = True
-    _begin(chat)
-    chat.press("Việc online")
-    chat.send(
-        "Nhóm Telegram @viec_online_99 bảo thả tim video, sau đó bắt nạp tiền vào "
-        "stk 190312345678 Techcombank, gọi cho tôi từ số 0912 345 678."
+    photo = b"\x89PNG fake screenshot"
+    chat.send("/totgiac")
+    _walk(
+        chat,
+        until="confirm",
+        type="Việc online",
+        account=(
+            "Nhóm Telegram @viec_online_99 bảo thả tim video, sau đó bắt nạp tiền vào "
+            "stk 190312345678 Techcombank, gọi cho tôi từ số 0912 345 678."
+        ),
+        identifiers=["còn trang https://nhiemvu-vip.top/dang-ky?ref=1 và 0123456789"],
+        bank="MB Bank",
+        amount="5tr5",
+        when="hôm qua",
+        photos=[photo],
+        phone="0987 654 321",
     )
-    assert "0912 345 678" in chat.text and "190312345678 (Techcombank)" in chat.text
-    chat.send("còn trang https://nhiemvu-vip.top/dang-ky?ref=1 và 0123456789")
-    assert "thuộc ngân hàng nào" in chat.text and "0123456789" in chat.text
-    chat.press("MB Bank")
-    assert "0123456789 (MB Bank)" in chat.text
-    chat.press("Xong")
-    chat.send("5tr5")
-    chat.send("hôm qua")
-    photo = Attachment("photo", data=b"\x89PNG fake screenshot", mime="image/png")
-    chat.send(attachments=(photo,))
-    assert "Đã nhận 1 ảnh" in chat.text
-    chat.press("Xong")
-    chat.press("Để lại số điện thoại")
-    chat.send("0987 654 321")
     summary = chat.text
     for shown in (
         "Việc online",
@@ -58,12 +55,15 @@ def test_full_report_with_every_field(chat: Chat, db) -> None:
         "21/11/2026",
         "nhiemvu-vip.top/dang-ky",
         "@viec_online_99",
+        "0123456789 (MB Bank)",
+        "190312345678 (Techcombank)",
         "+84987654321",
         "Ảnh: 1",
     ):
         assert shown in summary, shown
     chat.press("Gửi tố giác")
     assert "Mã tiếp nhận" in chat.text
+    assert "phong tỏa" in chat.text  # money lost yesterday: ask the bank to freeze it now
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
         assert report.scam_type == "viec_online" and report.amount_vnd == 5_500_000
@@ -81,7 +81,7 @@ def test_full_report_with_every_field(chat: Chat, db) -> None:
         ]
         evidence = session.exec(select(Evidence)).one()
         assert evidence.report_id == report.id
-        assert evidence.sha256 == hashlib.sha256(photo.data or b"").hexdigest()
+        assert evidence.sha256 == hashlib.sha256(photo).hexdigest()
         card = session.exec(select(Outbox).where(Outbox.kind == "report_card")).one()
         assert card.report_id == report.id and card.status == "pending"
         assert session.exec(select(ReportEvent)).one().action == "created"
@@ -114,49 +114,97 @@ def test_declining_consent_stores_nothing(chat: Chat, db) -> None:
     assert chat.state().draft is None
 
 
-def test_trafficking_choice_is_urgent_and_asks_for_the_victim_first(chat: Chat, db) -> None:
+def _cards(db) -> list[Outbox]:
+    with db.transaction() as session:
+        return list(session.exec(select(Outbox).where(Outbox.kind == "report_card")).all())
+
+
+def test_trafficking_is_saved_and_paged_as_soon_as_the_victim_is_placed(chat: Chat, db) -> None:
     _begin(chat)
     chat.press("Mua bán người")
-    assert "113" in chat.text and "111" in chat.text and "KHẨN" in chat.text
-    assert "Nạn nhân đang ở đâu" in chat.text
+    assert "113" in chat.text and "111" in chat.text and "Nạn nhân đang ở đâu" in chat.text
+    assert "báo ngay cho Công an" not in chat.text  # nothing is claimed before it is done
+    assert _cards(db) == []
     chat.send("Em trai tôi ở Bavet, Campuchia, Zalo 0901234567")
-    assert "kể lại sự việc" in chat.text
-    chat.send("Em tôi đi làm theo lời mời trên Facebook rồi mất liên lạc ba hôm nay")
-    chat.press("Không có")
-    chat.press("Bỏ qua")
-    chat.press("Hôm nay")
-    chat.press("Ẩn danh")
-    assert "(KHẨN)" in chat.text and "Bavet" in chat.text
-    chat.press("Gửi tố giác")
-    assert "KHẨN đã được báo ngay" in chat.text
+    assert "Đã báo Công an phường" in chat.text and "KHẨN" in chat.text
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
         assert report.urgent and report.victim_info and "Bavet" in report.victim_info
         assert report.ack_due_at is not None
         assert (report.ack_due_at - report.created_at).total_seconds() == 15 * 60
+    assert len(_cards(db)) == 1  # the police are paged with this very turn
+    assert report.receipt_code in chat.text
+    assert "kể thêm sự việc" in chat.text  # the rest goes into the same report
+    code = _walk(chat, account="Em tôi đi làm theo lời mời trên Facebook rồi mất liên lạc")
+    assert code == report.receipt_code and "Đã cập nhật" in chat.text
+    with db.transaction() as session:
+        [report] = session.exec(select(Report)).all()  # still one report
+        assert "Facebook" in report.account
 
 
-def test_urgent_words_in_the_account_turn_the_report_urgent(chat: Chat) -> None:
+def test_cancel_after_an_urgent_save_keeps_the_report(chat: Chat, db) -> None:
     _begin(chat)
-    chat.press("Việc nhẹ lương cao")
-    chat.send("Con tôi bị lừa sang Campuchia, giờ bị giữ, họ đòi tiền chuộc 200 triệu")
+    chat.press("Mua bán người")
+    chat.press("Không rõ ở đâu")
+    assert "Đã báo Công an phường" in chat.text
+    chat.send("/huy")
+    assert "vẫn giữ nguyên" in chat.text and "Đã hủy" not in chat.text
+    with db.transaction() as session:
+        assert session.exec(select(Report)).one().victim_info == "không rõ"
+
+
+def test_urgent_words_in_an_ordinary_story_only_ask(chat: Chat, db) -> None:
+    _begin(chat)
+    walk(
+        chat,
+        Story(
+            type="Mua bán hàng online",
+            account="Tôi chuyển cọc 2 triệu, tiền bị giữ lại và shop không trả hàng",
+        ),
+        until="held",
+    )
+    assert "Có người đang bị giữ" in chat.text
+    chat.press("Không")
+    draft = chat.state().draft
+    assert draft is not None and not draft.urgent
+    code = _walk(chat)
+    with db.transaction() as session:
+        assert not session.exec(select(Report)).one().urgent
+    assert code
+
+
+def test_yes_to_the_question_makes_it_urgent_and_it_can_be_stepped_out_of(chat: Chat) -> None:
+    _begin(chat)
+    walk(
+        chat,
+        Story(
+            type="Việc nhẹ lương cao", account="Con tôi sang Campuchia làm việc, giờ mất liên lạc"
+        ),
+        until="held",
+    )
+    chat.press("Có, có người")
     assert "113" in chat.text and "Nạn nhân đang ở đâu" in chat.text
-    chat.send("Khu Sihanoukville, số Telegram +855 12 345 678")
-    assert "Gửi số điện thoại" in chat.text  # straight on to identifiers: the account is kept
-    assert chat.state().draft["urgent"] is True
+    chat.press("Không phải trường hợp khẩn")
+    draft = chat.state().draft
+    assert draft is not None and not draft.urgent and "Gửi số điện thoại" in chat.text
 
 
 def test_typed_urgent_words_at_the_type_step(chat: Chat) -> None:
     _begin(chat)
-    chat.send("người nhà bị giữ ở Campuchia")
+    chat.send("người nhà tôi bị giữ ở Campuchia, họ đòi tiền chuộc")
     assert "Nạn nhân đang ở đâu" in chat.text
+    draft = chat.state().draft
+    assert draft is not None and draft.account and "tiền chuộc" in draft.account  # not asked twice
 
 
 def test_back_steps_to_the_previous_question_and_keeps_answers(chat: Chat) -> None:
     _begin(chat)
-    chat.press("Thông báo trúng thưởng")
-    chat.send("Tin nhắn báo trúng xe máy SH, bắt nộp 3 triệu phí nhận thưởng")
-    chat.press("Không có")
+    _walk(
+        chat,
+        until="amount",
+        type="Thông báo trúng thưởng",
+        account="Tin nhắn báo trúng xe máy SH, bắt nộp 3 triệu phí nhận thưởng",
+    )
     assert "mất bao nhiêu tiền" in chat.text
     chat.press("Quay lại")
     assert "Gửi số điện thoại" in chat.text
@@ -171,7 +219,7 @@ def test_back_steps_to_the_previous_question_and_keeps_answers(chat: Chat) -> No
 
 def test_back_on_the_first_step_says_so(chat: Chat) -> None:
     _begin(chat)
-    chat.press("Thông báo trúng thưởng")
+    _walk(chat, until="account", type="Thông báo trúng thưởng")
     chat.press("Quay lại")
     assert "Chuyện gì đã xảy ra" in chat.text
     chat.send("quay lại")  # the first step offers no back: it explains and stays
@@ -181,7 +229,7 @@ def test_back_on_the_first_step_says_so(chat: Chat) -> None:
 def test_cancel_drops_the_draft_and_its_photos(chat: Chat, db) -> None:
     chat.photos = True
     _begin(chat)
-    _fill(chat, "Tin nhắn rác", "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
+    _walk(chat, until="evidence", type="Tin nhắn rác", account=SPAM)
     chat.send(attachments=(Attachment("photo", data=b"img"),))
     chat.send("/huy")
     assert "Đã hủy" in chat.text
@@ -193,8 +241,12 @@ def test_cancel_drops_the_draft_and_its_photos(chat: Chat, db) -> None:
 
 def test_draft_survives_a_detour_and_a_restart(chat: Chat, db, clock, limits) -> None:
     _begin(chat)
-    chat.press("Đầu tư")
-    chat.send("Nhóm Zalo hướng dẫn đầu tư tiền ảo, lãi 5% mỗi ngày, giờ không rút được")
+    _walk(
+        chat,
+        until="identifiers",
+        type="Đầu tư",
+        account="Nhóm Zalo hướng dẫn đầu tư tiền ảo, lãi 5% mỗi ngày, giờ không rút được",
+    )
     chat.send("/canhgiac")  # wander off to read the rules
     restarted = Chat(Dispatcher(db, content.load(), limits, clock=clock))  # a new process
     restarted.send("/totgiac")
@@ -207,11 +259,12 @@ def test_draft_survives_a_detour_and_a_restart(chat: Chat, db, clock, limits) ->
 
 def test_restart_from_scratch_discards_the_old_draft(chat: Chat) -> None:
     _begin(chat)
-    chat.press("Đầu tư")
+    _walk(chat, until="account", type="Đầu tư")
     chat.send("/totgiac")
     chat.press("Làm lại từ đầu")
     assert "Chuyện gì đã xảy ra" in chat.text
-    assert "type" not in (chat.state().draft or {})
+    draft = chat.state().draft
+    assert draft is not None and draft.type is None
 
 
 def test_the_same_update_twice_has_one_effect(chat: Chat, db) -> None:
@@ -219,8 +272,11 @@ def test_the_same_update_twice_has_one_effect(chat: Chat, db) -> None:
 
     _report(chat, "Người xưng công an đe dọa, đòi chuyển tiền để xác minh")
     chat.send("/totgiac")
-    _fill(chat, "Giả danh công an", "Lần này họ gọi lại và đòi thêm tiền vào tài khoản tạm giữ")
-    chat.press("Ẩn danh")
+    _walk(
+        chat,
+        until="confirm",
+        account="Lần này họ gọi lại và đòi thêm tiền vào tài khoản tạm giữ",
+    )
     submit = chat.button("Gửi tố giác")
     first = chat.send(payload=submit, update_id="tg-777")
     again = chat.send(payload=submit, update_id="tg-777")
@@ -238,9 +294,7 @@ def test_a_resent_identical_report_is_linked_not_duplicated(chat: Chat, db) -> N
     account = "Người xưng công an đe dọa, đòi chuyển tiền để xác minh"
     code = _report(chat, account)
     chat.send("/totgiac")
-    _fill(chat, "Giả danh công an", account)
-    chat.press("Ẩn danh")
-    chat.press("Gửi tố giác")
+    _walk(chat, account=account)
     assert "giống hệt" in chat.text and code in chat.text
     with db.transaction() as session:
         assert len(session.exec(select(Report)).all()) == 1
@@ -253,8 +307,7 @@ def test_daily_report_limit(chat: Chat, dispatcher: Dispatcher) -> None:
     _report(chat, "Lần một: người lạ gọi xưng công an đòi tiền")
     _report(chat, "Lần hai: người lạ gọi xưng viện kiểm sát đòi tiền")
     chat.send("/totgiac")
-    _fill(chat, "Giả danh công an", "Lần ba: người lạ gọi xưng tòa án đòi tiền")
-    chat.press("Ẩn danh")
+    _walk(chat, until="confirm", account="Lần ba: người lạ gọi xưng tòa án đòi tiền")
     chat.press("Gửi tố giác")
     assert "tối đa trong một ngày" in chat.text
     assert chat.state().step == "confirm"  # nothing lost: tomorrow it can still be sent
@@ -264,7 +317,7 @@ def test_photo_too_big_is_refused_with_the_limit(chat: Chat, dispatcher: Dispatc
     chat.photos = True
     dispatcher.limits = Limits(evidence_max_bytes=1024 * 1024)
     _begin(chat)
-    _fill(chat, "Tin nhắn rác", "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
+    _walk(chat, until="evidence", type="Tin nhắn rác", account=SPAM)
     chat.send(attachments=(Attachment("photo", data=b"x" * (1024 * 1024 + 1)),))
     assert "tối đa 1 MB" in chat.text and "Đã nhận 0 ảnh" in chat.text
     assert chat.state().step == "evidence"
@@ -272,13 +325,13 @@ def test_photo_too_big_is_refused_with_the_limit(chat: Chat, dispatcher: Dispatc
 
 def test_channels_without_photos_skip_the_evidence_step(chat: Chat) -> None:
     _begin(chat)
-    _fill(chat, "Tin nhắn rác", "Tin nhắn báo nợ cước, kèm đường link lạ để thanh toán")
-    assert "ẩn danh" in chat.text and "ảnh" not in chat.text.split("?")[0]
+    walker = walk(chat, Story(type="Tin nhắn rác", account=SPAM), until="confirm")
+    assert "evidence" not in walker.seen and "contact" in walker.seen
 
 
 def test_resident_text_is_escaped_in_the_summary(chat: Chat) -> None:
     _begin(chat)
-    _fill(chat, "Khác", "<b>Họ</b> gửi <script>alert(1)</script> & đòi tiền ngay lập tức")
-    chat.press("Ẩn danh")
+    account = "<b>Họ</b> gửi <script>alert(1)</script> & đòi tiền ngay lập tức"
+    _walk(chat, until="confirm", type="Khác", account=account)
     assert "&lt;script&gt;" in chat.text and "<script>" not in chat.text
     assert "&amp; đòi tiền" in chat.text

@@ -21,6 +21,7 @@ from tests.fakes.telegram_server import (
     text_update,
 )
 from tests.telegram_user import TelegramUser
+from tests.walker import Story, walk_async
 
 
 async def test_commands_are_registered_in_vietnamese(fake: FakeTelegram, running) -> None:
@@ -46,18 +47,18 @@ async def test_a_report_through_telegram(fake: FakeTelegram, running, db: Databa
     user = TelegramUser(fake, 5001)
     assert "Cảnh giác" in await user.say("/start")
     assert "Trước khi tố giác" in await user.press("Tố giác lừa đảo")
-    await user.press("Đồng ý")
-    await user.press("Giả danh công an")
-    text = await user.say(
-        "Người gọi từ 0912 345 678 xưng công an, bắt chuyển 20tr vào stk "
-        "190312345678 Techcombank. <b>Khẩn</b> & gấp"
+    story = Story(
+        account=(
+            "Người gọi từ 0912 345 678 xưng công an, bắt chuyển 20tr vào stk "
+            "190312345678 Techcombank. <b>Khẩn</b> & gấp"
+        ),
+        amount="20 triệu",
+        when="Hôm qua",
     )
-    assert "0912 345 678" in text
-    await user.press("Xong")
-    await user.say("20 triệu")
-    await user.press("Hôm qua")
-    await user.press("Bỏ qua")  # no photos
-    summary = await user.press("Ẩn danh")
+    user._since = len(user.inbox()) - 1  # the consent prompt just shown
+    await walk_async(user.screen, user.act, story, until="confirm")
+    summary = user.screen()[0]
+    assert "0912 345 678" in summary
     assert "&lt;b&gt;Khẩn&lt;/b&gt; &amp; gấp" in summary  # escaped for HTML parse mode
     receipt = await user.press("Gửi tố giác")
     assert "Mã tiếp nhận" in receipt
@@ -66,13 +67,14 @@ async def test_a_report_through_telegram(fake: FakeTelegram, running, db: Databa
         assert report.receipt_code in receipt and report.channel == "telegram"
     callbacks = [u for u in fake.calls if u[0] == "answerCallbackQuery"]
     presses = [u for u in fake._history if "callback_query" in u]
-    assert len(callbacks) == len(presses) == 8  # every press answered: no spinner left turning
+    assert len(callbacks) == len(presses) > 5  # every press answered: no spinner left turning
 
 
 async def test_every_other_journey_on_telegram(fake: FakeTelegram, running) -> None:
     user = TelegramUser(fake, 5002)
     assert "4 KHÔNG, 2 PHẢI" in await user.say("/canhgiac")
     assert "Chọn một thủ đoạn" in await user.press("Xem các thủ đoạn")
+    await user.press("Đầu tư, vay tiền")  # the library's group, then the trick
     assert "Dấu hiệu" in await user.press("Chơi họ")
     assert "Câu 1/6" in await user.say("/cauhoi")
     assert "Đúng" in await user.press("Cúp máy")
@@ -99,13 +101,9 @@ async def test_photo_evidence_is_downloaded_and_hashed(
     fake: FakeTelegram, running, db: Database
 ) -> None:
     user = TelegramUser(fake, 5004)
-    await user.say("/totgiac")
-    await user.press("Đồng ý")
-    await user.press("Tin nhắn rác")
-    await user.say("Tin nhắn báo nợ cước kèm link lạ, tôi đã bấm vào")
-    await user.press("Không có")
-    await user.press("Bỏ qua")
-    assert "Gửi ảnh" in await user.press("Bỏ qua")
+    story = Story(type="Tin nhắn rác", account="Tin nhắn báo nợ cước kèm link lạ, tôi đã bấm vào")
+    await user.walk_report(story, until="evidence")
+    assert "Gửi ảnh" in user.screen()[0]
     image = b"\xff\xd8\xff fake jpeg bytes"
     file_id = fake.add_file(image)
     reply = await user._expect(lambda: fake.push(photo_update(5004, file_id, len(image))))

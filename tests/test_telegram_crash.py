@@ -25,7 +25,7 @@ async def test_a_saved_report_whose_receipt_was_not_sent_survives_sigkill(
     await bot.start()
     try:
         user = TelegramUser(fake, 7001)
-        await _report_reading_prompts(user, stop_at="Kiểm tra lại tố giác")
+        await user.file_report(stop_at="Kiểm tra lại tố giác")
         submit = user.button("Gửi tố giác")
         fake.fail_next("sendMessage", 500, times=10_000)  # Telegram is down for sends
         from tests.fakes.telegram_server import callback_update
@@ -62,39 +62,6 @@ async def test_a_saved_report_whose_receipt_was_not_sent_survives_sigkill(
         bot.stop()
 
 
-# What a resident does on seeing each prompt: (words in the prompt, action, value).
-PROMPTS = [
-    ("Mã tiếp nhận của bạn", "done", ""),
-    ("Trước khi tố giác", "press", "Đồng ý"),
-    ("đang soạn dở", "press", "Tiếp tục"),
-    ("Chuyện gì đã xảy ra", "press", "Giả danh công an"),
-    ("kể lại sự việc", "say", "Người xưng công an gọi cho tôi đòi chuyển tiền xác minh"),
-    ("Gửi số điện thoại", "press", "Không có"),
-    ("mất bao nhiêu tiền", "press", "Bỏ qua"),
-    ("khi nào", "press", "Bỏ qua"),
-    ("Gửi ảnh", "press", "Bỏ qua"),
-    ("ẩn danh, hay", "press", "Ẩn danh"),
-    ("Kiểm tra lại tố giác", "press", "Gửi tố giác"),
-]
-
-
-async def _report_reading_prompts(user: TelegramUser, stop_at: str = "") -> None:
-    """Report as a person does: act on the latest prompt, whatever came before it (after a
-    crash an old message may arrive again; a person just carries on)."""
-    await user.say("/totgiac")
-    for _ in range(40):
-        latest = user.inbox()[-1].text
-        if stop_at and stop_at in latest:
-            return
-        action, value = next(
-            ((a, v) for words, a, v in PROMPTS if words in latest), ("say", "/totgiac")
-        )
-        if action == "done":
-            return
-        await (user.press(value) if action == "press" else user.say(value))
-    raise AssertionError(f"no receipt after 40 steps; last: {user.inbox()[-1].text[:80]}")
-
-
 async def test_sigkill_mid_conversations_loses_nothing(
     fake: FakeTelegram, database_url: str, tmp_path: Path
 ) -> None:
@@ -104,7 +71,7 @@ async def test_sigkill_mid_conversations_loses_nothing(
     users = [TelegramUser(fake, 7100 + n, patience=60) for n in range(5)]
 
     async def resident(user: TelegramUser) -> None:
-        await _report_reading_prompts(user)
+        await user.file_report()
 
     async def killer() -> None:
         for threshold in (12, 30):  # twice, at different points of the flows

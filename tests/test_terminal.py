@@ -45,7 +45,8 @@ def test_every_journey_through_piped_input(url: str, tmp_path: Path) -> None:
             "/start",
             "1",  # menu → 4 không, 2 phải
             "1",  # → scam library
-            "Thông báo trúng thưởng",  # a trick, picked by its label
+            "Mua bán, quà tặng, làm quen",  # a group of tricks, then a trick, by their labels
+            "Thông báo trúng thưởng",
             "/cauhoi",
             "2",  # quiz: first answer
             "/huy",

@@ -18,6 +18,7 @@ from db.models import Evidence, Outbox, Report, ReportEvent
 from tests.conftest import running_bot
 from tests.fakes.telegram_server import FakeTelegram, callback_update, photo_update
 from tests.telegram_user import TelegramUser
+from tests.walker import Story
 
 POLICE_CHAT = -1001234567890
 
@@ -42,20 +43,16 @@ async def _answer(fake: FakeTelegram, update: dict) -> dict:
 
 
 async def _report(user: TelegramUser) -> None:
-    await user.say("/totgiac")
-    await user.press("Đồng ý")
-    await user.press("Giả danh công an")
-    await user.say(
-        "Người xưng công an gọi từ 0912 345 678 đòi chuyển <b>50tr</b> vào stk "
-        "190312345678 Techcombank"
+    story = Story(
+        account=(
+            "Người xưng công an gọi từ 0912 345 678 đòi chuyển <b>50tr</b> vào stk "
+            "190312345678 Techcombank"
+        ),
+        amount="50 triệu",
+        when="Hôm qua",
+        phone="0987 654 321",
     )
-    await user.press("Xong")
-    await user.say("50 triệu")
-    await user.press("Hôm qua")
-    await user.press("Bỏ qua")
-    await user.press("Để lại số")
-    await user.say("0987 654 321")
-    await user.press("Gửi tố giác")
+    assert await user.walk_report(story)
 
 
 async def test_card_claim_and_reporter_notice(
@@ -307,16 +304,9 @@ def test_officer_queue_detail_and_figures(dispatcher, db: Database, clock) -> No
 
     resident = Chat(dispatcher, channel="telegram", user="8100")
     first = report_in_core(resident, "Người xưng công an gọi đòi chuyển tiền xác minh")
-    resident.send("/totgiac")
-    resident.press("Mua bán người")
-    resident.send("Ở Bavet, Campuchia, Zalo 0901234567")
-    resident.send("Em tôi bị dụ sang Campuchia làm việc rồi mất liên lạc")
-    resident.press("Không có")
-    resident.press("Bỏ qua")  # amount
-    resident.press("Bỏ qua")  # day (no photo step: this chat carries none)
-    resident.press("Ẩn danh")
-    resident.press("Gửi tố giác")
-    urgent = resident.text.split("<b>")[1].split("</b>")[0]
+    from tests.test_deadlines import _urgent_report
+
+    urgent = _urgent_report(dispatcher, user="8100")
     stranger = Chat(dispatcher, channel="telegram", user="8200")
     stranger.send("/hangdoi")
     assert "chưa được đăng ký" in stranger.text and urgent not in stranger.text
@@ -374,21 +364,13 @@ async def test_evidence_photos_follow_the_card_as_an_album(
     fake: FakeTelegram, police_running, db: Database
 ) -> None:
     resident = TelegramUser(fake, 8006)
-    await resident.say("/totgiac")
-    await resident.press("Đồng ý")
-    await resident.press("Giả danh công an")
-    await resident.say("Người xưng công an gọi từ 0912 345 678 đòi chuyển tiền xác minh")
-    await resident.press("Xong")
-    await resident.press("Không mất tiền")
-    await resident.press("Hôm qua")
-    for picture in (b"\xff\xd8first-screenshot", b"\xff\xd8second-screenshot"):
-        file_id = fake.add_file(picture)
-        assert "Đã nhận" in await resident._expect(
-            lambda f=file_id, p=picture: fake.push(photo_update(8006, f, len(p)))
-        )
-    await resident.press("Xong")
-    await resident.press("Ẩn danh")
-    await resident.press("Gửi tố giác")
+    story = Story(
+        account="Người xưng công an gọi từ 0912 345 678 đòi chuyển tiền xác minh",
+        amount="Không mất tiền",
+        when="Hôm qua",
+        photos=[b"\xff\xd8first-screenshot", b"\xff\xd8second-screenshot"],
+    )
+    assert await resident.walk_report(story)
     await fake.until(
         lambda sent: len([s for s in sent if s.method == "sendMediaGroup"]) == 2, timeout=15
     )
