@@ -111,7 +111,7 @@ class OutboxSender:
             log.exception("sending outbox row %s failed", row.id)
             await asyncio.to_thread(self._retry, row, RetryLater(None, repr(error)))
         else:
-            await asyncio.to_thread(self._finish, row, blocked=None)
+            await self.db.record(self._finish, row, None)
 
     def _claim(self) -> list[Outbox]:
         with self.db.transaction() as session:

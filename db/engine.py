@@ -101,6 +101,21 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, functools.partial(work, *args))
 
+    async def record(self, work: Callable[..., T], *args: Any, patience: float = 60.0) -> T:
+        """Write down what already happened outside (a message was sent): retried through a
+        database outage of up to `patience` seconds, since giving up here would make the
+        message go out again."""
+        waited = 0.0
+        while True:
+            try:
+                return await self.run(work, *args)
+            except Exception as error:
+                if not is_outage(error) or waited >= patience:
+                    raise
+                pause = min(5.0, 0.2 + waited / 4)
+                await asyncio.sleep(pause)
+                waited += pause
+
     def dispose(self) -> None:
         if self._worker is not None:
             self._worker.shutdown(wait=False)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from content import Content
 from db import broadcasts, conversations, outbox
 from db.clock import utcnow
-from db.engine import Database
+from db.engine import Database, is_outage
 from handlers.flow import choice_key
 from handlers.router import FLOWS, route
 from handlers.types import Context, Incoming, Limits, Reply, State
@@ -49,9 +49,14 @@ class Dispatcher:
         self.windowed = windowed
 
     def handle(self, msg: Incoming) -> Handled:
+        """Run the turn; a turn that fails is rolled back and the resident told so. A database
+        outage is raised instead: nothing was recorded, so the update can come again (the
+        channel's intake waits it out) and be answered properly, not with an apology."""
         try:
             return self._turn(msg, failed=False)
-        except Exception:
+        except Exception as error:
+            if is_outage(error):
+                raise
             log.exception(
                 "turn failed for %s:%s update %s", msg.channel, msg.user_id, msg.update_id
             )

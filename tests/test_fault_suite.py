@@ -234,13 +234,6 @@ class CardRepeated(AssertionError):
     """A tip card was posted to the police chat more than once."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CardRepeated,
-    reason="bot/channels/telegram.py _send_card posts the card, then records its message id "
-    "(_remember_card); when that write fails (connection lost) the outbox row is retried "
-    "and the card is posted again: the chat gets two cards for one report",
-)
 async def test_a_connection_lost_just_after_a_card_is_posted_does_not_post_it_twice(
     fake: FakeTelegram, database_url: str, tmp_path: Path
 ) -> None:
@@ -486,13 +479,6 @@ class StalledBehind(AssertionError):
     """The updates behind a bad one were not taken: the server still offers the bad one."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StalledBehind,
-    reason="bot/web.py telegram_webhook answers 400 to an update PTB cannot parse (Update.de_json "
-    "raises) without setting it aside: Telegram delivers it again and again, and the updates "
-    "behind it wait (polling sets the same update aside in failed_update)",
-)
 async def test_webhook_malformed_update_from_telegram_does_not_hold_up_residents(
     fake: FakeTelegram, database_url: str, tmp_path: Path
 ) -> None:

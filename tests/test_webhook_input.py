@@ -129,7 +129,15 @@ async def test_an_announced_oversized_body_is_refused_unread(hooks: Hooks) -> No
 
 async def test_an_oversized_chunked_body_is_refused_once_past_the_cap(hooks: Hooks) -> None:
     for path, (header, value) in hooks.secrets.items():
-        assert await _raw_post(hooks.root, path, {header: value}, 4 * CAP) == 413, path
+        # The server answers and hangs up mid-body; the reset can beat the answer to the
+        # client, so a connection whose answer was lost is tried again.
+        for _ in range(5):
+            try:
+                status = await _raw_post(hooks.root, path, {header: value}, 4 * CAP)
+            except (ConnectionError, AssertionError):
+                continue
+            break
+        assert status == 413, path
 
 
 async def test_malformed_bodies_are_400_not_500(hooks: Hooks) -> None:
@@ -140,14 +148,15 @@ async def test_malformed_bodies_are_400_not_500(hooks: Hooks) -> None:
             for body in bodies:
                 answer = await client.post(path, content=body, headers={header: value})
                 assert answer.status_code == 400, (path, body[:20])
-        # Objects python-telegram-bot cannot read as an update.
+        # Objects python-telegram-bot cannot read as an update: a 4xx would have Telegram
+        # send them again for ever, so they are set aside (failed_update) and answered 200.
         for update in ({}, {"update_id": 7, "message": "hello"}, {"update_id": 8, "message": {}}):
             answer = await client.post(
                 "/tg/hook",
                 json=update,
                 headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
             )
-            assert answer.status_code == 400, update
+            assert answer.status_code == 200, update
 
 
 async def test_a_non_ascii_signature_or_secret_is_403_not_500(hooks: Hooks) -> None:

@@ -70,7 +70,7 @@ async def send_turn(
             await asyncio.to_thread(release, db, handled.outbox_ids[index:], error)
             return
         else:
-            await asyncio.to_thread(settle, db, outbox_id)
+            await db.record(settle, db, outbox_id)
 
 
 # A photo's own bounds, whatever the channel's session allows its API calls.

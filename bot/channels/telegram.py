@@ -263,7 +263,7 @@ class TelegramChannel:
                 self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         )
-        await self.db.run(self._remember_card, row.report_id, posted.message_id)
+        await self.db.record(self._remember_card, row.report_id, posted.message_id)
 
     async def _send_beside_card(self, row: Outbox) -> None:
         """A note or the evidence album, as replies to the report's card once it is posted."""
@@ -443,7 +443,7 @@ class TelegramChannel:
                 rest = [later for _, later in pairs[index:]]
                 await asyncio.to_thread(delivery.release, self.db, rest, error)
                 return
-            await self.db.run(delivery.settle, self.db, outbox_id)
+            await self.db.record(delivery.settle, self.db, outbox_id)
 
     async def send_reply(
         self, chat_id: int, reply: Reply, reply_to: ReplyParameters | None = None

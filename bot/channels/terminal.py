@@ -9,7 +9,7 @@ from typing import TextIO
 from bot.channels.render import numbered
 from db import outbox
 from db.clock import utcnow
-from db.engine import Database
+from db.engine import Database, is_outage
 from handlers.dispatcher import Dispatcher
 from handlers.types import Incoming
 
@@ -45,7 +45,14 @@ def _turn(dispatcher: Dispatcher, db: Database, user_id: str, text: str, stdout:
         text=text,
         numbered_choices=True,
     )
-    handled = dispatcher.handle(incoming)
+    try:
+        handled = dispatcher.handle(incoming)
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        stdout.write(dispatcher.content.text("common.error") + "\n\n")  # type it again later
+        stdout.flush()
+        return
     for block in numbered(handled.replies):
         stdout.write(block + "\n\n")
     stdout.flush()
