@@ -24,6 +24,7 @@ from typing import Any
 
 from content import fold
 from tests.fakes.telegram_server import FakeTelegram, Sent, callback_update, text_update
+from tests.walker import ReportWalker, Story
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,8 +110,20 @@ _accounts = itertools.count()
 
 
 async def report_flow(harness: Harness, pacer: Pacer, chat_id: int) -> int:
-    """One full report, as a resident does it; returns the number of updates it took."""
+    """One full report, as a resident does it (the tests' prompt-reading walker decides each
+    answer); returns the number of updates it took."""
     steps = 0
+    walker = ReportWalker(
+        Story(
+            type="Đầu tư",
+            account=(
+                f"Nhóm đầu tư tiền ảo số {next(_accounts)} hứa lãi 5% mỗi ngày, gọi từ "
+                "0912 345 678, bắt nạp vào stk 190312345678 Techcombank"
+            ),
+            amount="5 triệu",
+            when="Hôm qua",
+        )
+    )
 
     async def say(text: str) -> Sent:
         nonlocal steps
@@ -118,39 +131,21 @@ async def report_flow(harness: Harness, pacer: Pacer, chat_id: int) -> int:
         steps += 1
         return await harness.exchange(chat_id, text_update(chat_id, text))
 
-    async def press(sent: Sent, *labels: str) -> Sent:
-        nonlocal steps
-        for label in labels:
-            try:
-                data = _button(sent, label)
-                break
-            except RuntimeError:
-                continue
-        else:
-            raise RuntimeError(f"none of {labels} in {sent.text[:80]!r}")
-        await pacer.slot()
-        steps += 1
-        return await harness.exchange(chat_id, callback_update(chat_id, data))
-
     shown = await say("/totgiac")
-    if "Trước khi tố giác" in shown.text:
-        shown = await press(shown, "Đồng ý")
-    if "đang soạn dở" in shown.text:
-        shown = await press(shown, "Làm lại")
-    shown = await press(shown, "Đầu tư")
-    shown = await say(
-        f"Nhóm đầu tư tiền ảo số {next(_accounts)} hứa lãi 5% mỗi ngày, gọi từ "
-        "0912 345 678, bắt nạp vào stk 190312345678 Techcombank"
-    )
-    shown = await press(shown, "Xong")
-    shown = await say("5 triệu")
-    shown = await press(shown, "Hôm qua")
-    shown = await press(shown, "Bỏ qua")  # photos
-    shown = await press(shown, "Ẩn danh")
-    shown = await press(shown, "Gửi tố giác")
-    if "Mã tiếp nhận" not in shown.text:
-        raise RuntimeError(f"no receipt: {shown.text[:120]!r}")
-    return steps
+    for _ in range(30):
+        action = walker.next(shown.text, [label for label, _ in shown.buttons])
+        if action is None:
+            if "Mã tiếp nhận" not in shown.text:
+                raise RuntimeError(f"no receipt: {shown.text[:120]!r}")
+            return steps
+        if action.kind == "press":
+            data = _button(shown, str(action.value))
+            await pacer.slot()
+            steps += 1
+            shown = await harness.exchange(chat_id, callback_update(chat_id, data))
+        else:
+            shown = await say(str(action.value))
+    raise RuntimeError(f"no receipt after 30 answers: {walker.seen}")
 
 
 _echo_words = itertools.count()

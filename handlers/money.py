@@ -17,13 +17,14 @@ from handlers.types import Context, Reply
 RECENT = timedelta(days=7)
 
 
-def after_report(ctx: Context, draft: ReportDraft, code: str | None = None) -> list[Reply]:
-    """Freeze advice for a report of money lost recently (or on a day not given)."""
+def after_report(ctx: Context, draft: ReportDraft, code: str | None = None) -> str:
+    """Freeze advice for a report of money lost recently (or on a day not given), to follow
+    the receipt in the same message; empty when there is none to give."""
     if not draft.amount:
-        return []
+        return ""
     today = to_vietnam(ctx.now).date()
     if draft.when and today - date.fromisoformat(draft.when) > RECENT:
-        return []
+        return ""
     receiving = [i for i in draft.identifiers if i.get("kind") == "bank"]
     content = ctx.content
     none = content.text("money.unknown_account")
@@ -37,7 +38,7 @@ def after_report(ctx: Context, draft: ReportDraft, code: str | None = None) -> l
         code=_code(content, code or draft.receipt_code),
     )
     banks = [content.bank(str(i.get("bank") or "")) for i in receiving]
-    return [Reply(content.text("money.freeze", banks=_hotlines(content, banks), script=script))]
+    return "\n\n" + content.text("money.freeze", banks=_hotlines(content, banks), script=script)
 
 
 def after_message(content: Content) -> Reply:

@@ -668,7 +668,7 @@ def confirm(ctx: Context, state: State, answer: Answer) -> Outcome:
     if draft.report_id is not None:  # urgent, saved earlier: what was added is already in
         _amend(ctx, draft)
         done = ctx.content.text("report.updated", code=draft.receipt_code)
-        replies = [menu_reply(ctx.content, done), *money.after_report(ctx, draft)]
+        replies = [menu_reply(ctx.content, done + money.after_report(ctx, draft))]
         state.draft = None
         finish(state)
         return state, replies
@@ -711,10 +711,8 @@ def _save(ctx: Context, state: State) -> list[Reply]:
         draft.report_id, draft.receipt_code = report.id, report.receipt_code
         saved = ctx.content.text("report.saved_urgent", code=report.receipt_code)
         return [Reply(saved)]
-    replies = [
-        menu_reply(ctx.content, ctx.content.text("report.saved", code=report.receipt_code)),
-        *money.after_report(ctx, draft, report.receipt_code),
-    ]
+    saved = ctx.content.text("report.saved", code=report.receipt_code)
+    replies = [menu_reply(ctx.content, saved + money.after_report(ctx, draft, report.receipt_code))]
     state.draft = None
     finish(state)
     return replies
