@@ -17,7 +17,7 @@ from db.clock import utcnow
 from db.engine import Database
 from db.models import Broadcast
 from handlers import alerts
-from handlers.broadcast import MAX_TEXT, progress_bar
+from handlers.broadcast import MAX_TEXT, parse_when, progress_bar
 
 CHANNELS = {"telegram", "zalo_oa", "zalo_bot"}
 
@@ -31,7 +31,9 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--link", default=None, help="a https:// address for a button")
     create.add_argument("--link-label", default=None)
     create.add_argument("--audience", default="all", help="all | area:<code> | channel:<name>")
-    create.add_argument("--at", default=None, help="ISO moment with zone (default: now)")
+    create.add_argument(
+        "--at", default=None, help="'25/11 08:00' Vietnam time, or ISO with zone (default: now)"
+    )
     approve = actions.add_parser("approve", help="approve an alert (as a lead would)")
     approve.add_argument("id", type=int)
     actions.add_parser("list", help="recent alerts with progress")
@@ -63,11 +65,28 @@ def run(args: argparse.Namespace, db: Database, content: Content) -> int:
                 print(f"cancelled #{found.id}")
             elif args.action == "list":
                 for found in broadcasts.recent(session):
-                    print(_plain(alerts.describe(content, session, found)))
+                    described = _plain(alerts.describe(content, session, found))
+                    print(f"[{found.kind}] {found.author}: {described}")
     except (broadcasts.BroadcastError, ValueError, OSError) as error:
         print(f"canhgiac: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _moment(raw: str, now: datetime) -> datetime:
+    """'25/11 08:00' (Vietnam time, as staff type it in the chat) or an ISO moment with zone."""
+    typed = parse_when(raw, now)
+    if typed is not None:
+        return typed
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise ValueError(
+            "--at takes '25/11 08:00' (Vietnam time) or 2026-11-25T08:00+07:00"
+        ) from error
+    if at.tzinfo is None:
+        raise ValueError("--at needs a time zone, e.g. 2026-11-25T08:00+07:00")
+    return at
 
 
 def _create(
@@ -76,9 +95,7 @@ def _create(
     text = args.text_file.read_text(encoding="utf-8").strip()
     if not text or len(text) > MAX_TEXT:
         raise ValueError(f"the text must be 1–{MAX_TEXT} characters")
-    at = datetime.fromisoformat(args.at) if args.at else now
-    if at.tzinfo is None:
-        raise ValueError("--at needs a time zone, e.g. 2026-11-25T08:00+07:00")
+    at = _moment(args.at, now) if args.at else now
     areas = {a["code"] for a in content.areas}
     audience = broadcasts.parse_audience(args.audience, areas, CHANNELS)
     if args.link and not args.link.startswith(("https://", "http://")):

@@ -72,6 +72,8 @@ def link(text: str) -> ParsedIdentifier | None:
     if "." not in host or len(host) > 200:
         return None
     path = parts.path.rstrip("/")
+    if host == "zalo.me" and (by_phone := phone(path.strip("/"))):
+        return by_phone  # zalo.me/0912345678 is that phone's Zalo: one scammer, one row
     if host in SOCIAL_HOSTS:
         canonical = SOCIAL_HOSTS[host]
         return ParsedIdentifier(

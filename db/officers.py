@@ -63,6 +63,8 @@ def leads(session: Session) -> list[Officer]:
 def add(session: Session, name: str, role: str, telegram_id: int | None) -> Officer:
     if role not in ROLES:
         raise OfficerError(f"role must be one of {', '.join(ROLES)}")
+    if not name.strip() or len(name.strip()) > 128:
+        raise OfficerError("the name must be 1–128 characters")
     if (
         telegram_id is not None
         and session.exec(select(Officer).where(Officer.telegram_id == telegram_id)).first()

@@ -61,6 +61,22 @@ def parse_amount(text: str) -> int:
     return int(value)
 
 
+_AMOUNT_IN_TEXT = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s*"
+    r"(trieu|tr|ty|ti|ngan|nghin|k|cu|dong|d|vnd)\b"
+)
+
+
+def amount_in(text: str) -> int | None:
+    """The first sum of money with its unit in free text ("chuyển 5tr", "mất 2,5 triệu")."""
+    for match in _AMOUNT_IN_TEXT.finditer(fold(text)):
+        try:
+            return parse_amount(match.group(0))
+        except AmountError:
+            continue
+    return None
+
+
 def format_amount(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đ"
 

@@ -23,7 +23,15 @@ from handlers.evidence import keep as keep_evidence
 from handlers.extract import extract, find_bank
 from handlers.flow import Answer, Flow, choice, choice_key, enter, finish, goto, rows, stay
 from handlers.menu import hotline_lines, menu_reply
-from handlers.parse import AmountError, DateError, format_amount, parse_amount, parse_day, substance
+from handlers.parse import (
+    AmountError,
+    DateError,
+    amount_in,
+    format_amount,
+    parse_amount,
+    parse_day,
+    substance,
+)
 from handlers.signals import mentions_held
 from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
@@ -130,6 +138,8 @@ def _advance(ctx: Context, state: State, before: list[Reply] | None = None) -> O
     elif draft.urgent and draft.victim is not None:
         replies += _save(ctx, state)  # urgent reports are always saved: no limit applies
     step = next(name for name in ORDER if NEEDED[name](draft))
+    if step == "amount" and draft.amount_guess is not None:
+        step = "amount_check"  # the story named a sum: "5.000.000 đ, đúng không?"
     # The bank question is a detour of the identifiers step: "back" never lands on it.
     remember = "bank" not in (step, state.step)
     return goto(ctx, state, FLOW, step, before=replies, remember=remember)
@@ -345,6 +355,8 @@ def _collect(ctx: Context, draft: ReportDraft, text: str) -> bool:
     """Add what the text names to the draft; False if it named nothing. Words that may mean
     someone is held make the flow ask (once) rather than decide."""
     draft.held_words = draft.held_words or mentions_held(ctx.content, text)
+    if not draft.amount_answered and draft.amount_guess is None:
+        draft.amount_guess = amount_in(text)  # "mất 5tr" in the story: asked back later
     found = extract(ctx.content, text)
     for parsed in found.identifiers:
         item = parsed.__dict__

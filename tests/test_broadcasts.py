@@ -20,6 +20,7 @@ from bot.broadcaster import Broadcaster
 from bot.outbox_sender import Blocked, NotNow
 from bot.settings import Settings
 from db import broadcasts, officers
+from db.clock import VIETNAM
 from db.engine import Database
 from db.models import Broadcast, Delivery, Outbox, Resident
 from handlers import alerts
@@ -166,6 +167,25 @@ def test_audience_filters_and_who_is_left_out(db: Database, clock) -> None:
             assert broadcasts.start_due(session, clock()) == [made.id]
             assert broadcasts.start_due(session, clock()) == []  # started once
             assert broadcasts.progress(session, made.id or 0).total == count, audience
+
+
+def test_an_alert_is_scheduled_from_the_command_line_as_staff_type_it(
+    database_url: str, monkeypatch, capsys, tmp_path
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    words = tmp_path / "alert.txt"
+    words.write_text(ALERT, encoding="utf-8")
+    made = ["broadcast", "create", "--text-file", str(words), "--audience", "all"]
+    assert main([*made, "--at", "25/11 08:00"]) == 0
+    assert main([*made, "--at", "tomorrow"]) == 2
+    assert main(["broadcast", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "[alert]" in listed
+    with Database(database_url).transaction() as session:
+        alert = session.exec(select(Broadcast)).one()
+        assert alert.send_at.astimezone(VIETNAM).strftime("%d/%m %H:%M") == "25/11 08:00"
 
 
 def test_bad_audience_from_the_command_line() -> None:

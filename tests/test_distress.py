@@ -236,3 +236,13 @@ def test_typing_the_word_the_prompt_names_finishes_the_identifiers(chat: Chat) -
     assert "«Không có»" in chat.text  # the prompt names the button it shows
     chat.send("Xong")
     assert chat.state().step == "amount"
+
+
+def test_a_sum_in_the_story_is_said_back_at_the_money_question(chat: Chat) -> None:
+    chat.send("/totgiac")
+    story = Story(type="Mua bán hàng online", account="Tôi chuyển 5tr tiền cọc cho shop, bị chặn")
+    walk(chat, story, until="amount_guess")
+    assert "5.000.000 đ" in chat.text and "đúng không" in chat.text
+    chat.press("Đúng")
+    draft = chat.state().draft
+    assert draft is not None and draft.amount == 5_000_000 and draft.amount_answered

@@ -59,3 +59,8 @@ def test_any_text_extracts_without_error(text: str) -> None:
 def test_words_that_may_mean_someone_is_held(words: Content) -> None:
     assert mentions_held(words, "Con tôi bị lừa sang Campuchia, KHÔNG CHO VỀ")
     assert not mentions_held(words, "mất 5 triệu vì mua hàng online")
+
+
+def test_a_zalo_link_by_phone_is_that_phone(words: Content) -> None:
+    found = extract(words, "nó nhắn qua zalo.me/0912345678 rồi gọi 0912 345 678")
+    assert [(i.kind, i.value) for i in found.identifiers] == [("phone", "+84912345678")]

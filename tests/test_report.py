@@ -203,7 +203,7 @@ def test_back_steps_to_the_previous_question_and_keeps_answers(chat: Chat) -> No
         chat,
         until="amount",
         type="Thông báo trúng thưởng",
-        account="Tin nhắn báo trúng xe máy SH, bắt nộp 3 triệu phí nhận thưởng",
+        account="Tin nhắn báo trúng xe máy SH, bắt nộp phí nhận thưởng trước",
     )
     assert "mất bao nhiêu tiền" in chat.text
     chat.press("Quay lại")

@@ -134,12 +134,29 @@ def test_officer_command_line(database_url: str, monkeypatch, capsys) -> None:
         == 0
     )
     assert main(["officer", "add", "--name", "X", "--role", "admin", "--telegram-id", "42"]) == 2
+    assert main(["officer", "add", "--name", "   ", "--role", "officer"]) == 2  # no blank names
     assert main(["officer", "set-role", "1", "lead"]) == 0
     assert main(["officer", "remove", "1"]) == 0
     main(["officer", "list"])
     out = capsys.readouterr().out
     assert "Lê Văn Cường\tlead\ttelegram:42\tremoved" in out
-    assert "already belongs" in out
+    assert "already belongs" in out and "1–128 characters" in out
+
+
+def test_commands_print_no_migration_chatter(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "officer", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0 and "alembic" not in run.stderr + run.stdout, run.stderr
 
 
 def _button(sent, label: str) -> str:
