@@ -3,6 +3,7 @@ production deployment tells residents how to reach its ward's police."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -11,10 +12,13 @@ from typing import Any
 
 import content
 from content import Content, fold
+from db.clock import utcnow
 from db.identifiers import BANK, PHONE, SOCIAL, URL
 from db.reports import TRANSITIONS
-from handlers import triage
+from handlers import report, triage
+from handlers.draft import ReportDraft
 from handlers.router import COMMANDS, OFFICER_COMMANDS, UNLISTED_COMMANDS
+from handlers.types import Context, Limits, State
 
 TELEGRAM_LIMIT = 4096
 # A scam's "short" is a button label; longer ones are cut or wrap on phones.
@@ -122,9 +126,46 @@ def problems(words: Content | None = None, *, production: bool = False) -> list[
     for key in DYNAMIC_KEYS:
         found += _missing(words, key, "dynamic")
     found += _data_rules(words)
+    found += unshown_buttons(words)
     if production:
         found += _ward_contact(words)
     return found
+
+
+# Drafts the report flow's prompts are drawn with: none of anything yet, and some of each.
+_SAMPLE_DRAFTS = (
+    ReportDraft(owner="check:1", channel="check", photos=True),
+    ReportDraft(
+        owner="check:1",
+        channel="check",
+        photos=True,
+        type="other",
+        identifiers=[{"kind": "phone", "value": "+84912345678", "display": "0912 345 678"}],
+        pending=["0123456789"],
+        evidence=1,
+        amount_guess=2_000_000,
+        when_guess="2026-11-03",
+        report_id=1,
+        receipt_code="ABCD-2345",
+    ),
+)
+_QUOTED = re.compile(r"«([^»]+)»")
+
+
+def unshown_buttons(words: Content) -> list[str]:
+    """Every button a report prompt tells the resident to press («…») is one it shows:
+    otherwise they press what is not there and the step refuses them, turn after turn."""
+    found = []
+    ctx = Context(session=None, content=words, now=utcnow(), limits=Limits())  # type: ignore[arg-type]
+    for name, step in report.FLOW.steps.items():
+        for draft in _SAMPLE_DRAFTS:
+            state = State(flow="report", step=name, seq=1, draft=dataclasses.replace(draft))
+            for reply in step.prompt(ctx, state):
+                labels = [fold(b.label) for row in reply.buttons for b in row]
+                for quoted in _QUOTED.findall(reply.text):
+                    if not any(fold(quoted) in label for label in labels):
+                        found.append(f"report step {name}: says «{quoted}», shows {labels}")
+    return sorted(set(found))
 
 
 def _missing(words: Content, key: str, where: str) -> list[str]:

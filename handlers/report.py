@@ -417,7 +417,8 @@ def prompt_bank(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(state)
     options = [choice(state, b["code"], b["name"]) for b in ctx.content.banks[:10]]
     options.append(choice(state, "none", ctx.content.raw("buttons.unknown_bank")))
-    return _ask(ctx, state, "report.ask_bank", options, back=False, account=draft.pending[0])
+    account = draft.pending[0] if draft.pending else ""
+    return _ask(ctx, state, "report.ask_bank", options, back=False, account=account)
 
 
 @FLOW.step("bank", can_go_back=False)

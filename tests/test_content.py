@@ -171,3 +171,18 @@ def test_short_labels_fit_a_button(words: Content) -> None:
         words, scams=[{**words.scams[0], "short": "x" * 32}, *words.scams[1:]]
     )
     assert any("short over" in p for p in content_check.problems(long))
+
+
+def test_content_check_catches_a_prompt_naming_a_button_it_does_not_show() -> None:
+    import copy
+    import dataclasses
+
+    from bot.content_check import unshown_buttons
+
+    words = content.load()
+    assert unshown_buttons(words) == []
+    messages = copy.deepcopy(words.messages)
+    # The loop residents met: the prompt said "Xong" while its button said "Không có".
+    messages["report"]["ask_identifiers"] = "Gửi số điện thoại của đối tượng. Bấm «Xong» khi đủ."
+    found = unshown_buttons(dataclasses.replace(words, messages=messages))
+    assert any("identifiers" in problem and "Xong" in problem for problem in found), found
