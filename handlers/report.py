@@ -92,9 +92,21 @@ def _on_cancel(ctx: Context, state: State) -> str | None:
     return ctx.content.text("report.cancel_after_saved", code=draft.receipt_code)
 
 
+def ask_before_discarding(ctx: Context, state: State) -> Outcome | None:
+    """/huy over a story already told: ask first (a long account lost to one word is a
+    resident who does not come back); None when there is nothing worth asking about."""
+    draft = state.draft
+    if draft is None or draft.report_id is not None or not draft.account or state.step == "discard":
+        return None
+    if state.flow != FLOW.name:  # after a detour: the draft waits outside the flow
+        state.flow, state.trail = FLOW.name, list(draft.trail)
+        state.seq += 1
+    return goto(ctx, state, FLOW, "discard", remember=False)
+
+
 def _remember_place(state: State) -> None:
     """Note the step and trail in the draft, so /totgiac can resume there after a detour."""
-    if state.draft is not None and state.step not in (None, "resume"):
+    if state.draft is not None and state.step not in (None, "resume", "discard"):
         state.draft.step, state.draft.trail = state.step, list(state.trail)
 
 
@@ -222,6 +234,28 @@ def resume(ctx: Context, state: State, answer: Answer) -> Outcome:
         owner_channel, owner_user = draft.owner.split(":", 1)
         message = Incoming(owner_channel, owner_user, "", carries_photos=draft.photos)
         return start(ctx, state, message, "")
+    return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+
+
+def prompt_discard(ctx: Context, state: State) -> list[Reply]:
+    label = ctx.content.raw
+    options = rows(
+        choice(state, "discard", label("buttons.discard_draft")),
+        choice(state, "keep", label("buttons.keep_writing")),
+    )
+    return [Reply(ctx.content.text("report.ask_discard"), options)]
+
+
+@FLOW.step("discard", can_go_back=False)
+def discard(ctx: Context, state: State, answer: Answer) -> Outcome:
+    if answer.value == "discard":
+        _on_cancel(ctx, state)
+        finish(state)
+        return state, [menu_reply(ctx.content, ctx.content.text("common.cancelled"))]
+    if answer.value == "keep":
+        draft = _draft(state)
+        state.trail = list(draft.trail)
+        return goto(ctx, state, FLOW, draft.step or "type", remember=False)
     return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
 
 

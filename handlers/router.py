@@ -37,6 +37,8 @@ def cancel(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     flow = FLOWS.get(state.flow or "")
     if flow is None and state.draft is None:
         return state, [menu_reply(ctx.content, ctx.content.text("common.nothing_to_cancel"))]
+    if flow in (None, report.FLOW) and (asked := report.ask_before_discarding(ctx, state)):
+        return asked
     # Outside a flow, the only thing left to cancel is a report draft.
     owner = flow if flow is not None else report.FLOW
     said = owner.on_cancel(ctx, state) if owner.on_cancel is not None else None

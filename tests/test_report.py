@@ -213,6 +213,8 @@ def test_back_steps_to_the_previous_question_and_keeps_answers(chat: Chat) -> No
     chat.press("Quay lại")
     assert "Chuyện gì đã xảy ra" in chat.text
     chat.press("Hủy")
+    assert "Bỏ tố giác đang soạn" in chat.text  # a story told is not dropped on one word
+    chat.press("Bỏ tố giác này")
     assert "Đã hủy" in chat.text
     assert chat.state().draft is None
 
@@ -232,6 +234,10 @@ def test_cancel_drops_the_draft_and_its_photos(chat: Chat, db) -> None:
     _walk(chat, until="evidence", type="Tin nhắn rác", account=SPAM)
     chat.send(attachments=(Attachment("photo", data=b"img"),))
     chat.send("/huy")
+    chat.press("Tiếp tục soạn")
+    assert chat.state().step == "evidence"  # kept: back where they were
+    chat.send("/huy")
+    chat.press("Bỏ tố giác này")
     assert "Đã hủy" in chat.text
     with db.transaction() as session:
         assert session.exec(select(Evidence)).first() is None
