@@ -11,17 +11,28 @@ from handlers.signals import Signal
 from handlers.types import Reply
 
 
-def reply(content: Content, signal: Signal) -> Reply:
+def reply(content: Content, signal: Signal, text: str = "") -> Reply:
     label = content.raw
     if signal is Signal.HELD:
-        text = content.text("distress.held", hotlines=hotline_lines(content))
+        text = content.text("distress.held", hotlines=hotline_lines(content, urgent_only=True))
         buttons = rows(
             nav(label("buttons.report_urgent"), "/totgiac khan"),
             nav(label("buttons.menu"), "/start"),
         )
         return Reply(text, buttons)
     if signal is Signal.MONEY_LOST:
-        return money.after_message(content)
+        return money.after_message(content, text)
+    if signal in (Signal.HELP, Signal.REPORT):
+        buttons = rows(
+            nav(label("buttons.report_urgent"), "/totgiac khan"),
+            nav(label("buttons.report"), "/totgiac ke"),
+            nav(label("buttons.lookup"), "/kiemtra"),
+            nav(label("buttons.menu"), "/start"),
+        )
+        key = "distress.help" if signal is Signal.HELP else "distress.report"
+        return Reply(content.text(key, hotlines=hotline_lines(content, urgent_only=True)), buttons)
+    if signal is Signal.THANKS:
+        return menu_reply(content, content.text("distress.thanks"))
     if signal is Signal.SCAM:
         buttons = rows(
             nav(label("buttons.lookup"), "/kiemtra"),

@@ -9,7 +9,7 @@ from content import Content
 from db.clock import to_vietnam
 from handlers.draft import ReportDraft
 from handlers.flow import nav, rows
-from handlers.parse import format_amount
+from handlers.parse import amount_in, format_amount
 from handlers.types import Context, Reply
 
 # Transfers older than this are rarely frozen; the advice is still given when the day is
@@ -29,7 +29,8 @@ def after_report(ctx: Context, draft: ReportDraft, code: str | None = None) -> s
     content = ctx.content
     none = content.text("money.unknown_account")
     account = ", ".join(_account(content, i) for i in receiving) or none
-    when = date.fromisoformat(draft.when).strftime("%d/%m/%Y") if draft.when else none
+    day = content.text("money.unknown_day")
+    when = date.fromisoformat(draft.when).strftime("%d/%m/%Y") if draft.when else day
     script = content.text(
         "money.script",
         amount=format_amount(draft.amount),
@@ -41,16 +42,17 @@ def after_report(ctx: Context, draft: ReportDraft, code: str | None = None) -> s
     return "\n\n" + content.text("money.freeze", banks=_hotlines(content, banks), script=script)
 
 
-def after_message(content: Content) -> Reply:
+def after_message(content: Content, text: str = "") -> Reply:
     """Said at once to a resident who writes that they just lost money: freeze first, then
-    a one-tap report."""
+    a one-tap report (no report exists yet, so the text claims none)."""
     buttons = rows(
         nav(content.raw("buttons.report_now"), "/totgiac ke"),
         nav(content.raw("buttons.menu"), "/start"),
     )
+    lost = amount_in(text)
     script = content.text(
         "money.script",
-        amount=content.text("money.unknown_amount"),
+        amount=format_amount(lost) if lost else content.text("money.unknown_amount"),
         account=content.text("money.unknown_account"),
         when=content.text("money.today"),
         code="",

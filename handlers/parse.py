@@ -61,9 +61,12 @@ def parse_amount(text: str) -> int:
     return int(value)
 
 
+# A sum that was lost: after a word for paying or losing, within a few words ("chuyển cọc
+# 5tr", "mất 2,5 triệu"), not a promised salary or a ransom asked for.
 _AMOUNT_IN_TEXT = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s*"
-    r"(trieu|tr|ty|ti|ngan|nghin|k|cu|dong|d|vnd)\b"
+    r"\b(?:mat|chuyen|ck|nap|dong|gui|bi lua|chiem doat|rut)\b(?:\s+\S+){0,3}?\s+"
+    r"((?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d{1,2})?)\s*"
+    r"(?:trieu|tr|ty|ti|ngan|nghin|k|cu|dong|d|vnd))\b"
 )
 
 
@@ -71,7 +74,7 @@ def amount_in(text: str) -> int | None:
     """The first sum of money with its unit in free text ("chuyển 5tr", "mất 2,5 triệu")."""
     for match in _AMOUNT_IN_TEXT.finditer(fold(text)):
         try:
-            return parse_amount(match.group(0))
+            return parse_amount(match.group(1))
         except AmountError:
             continue
     return None

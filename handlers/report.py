@@ -46,6 +46,22 @@ MIN_ACCOUNT, MIN_VICTIM = 15, 5
 # below BARE_THOUSANDS as thousands (500 → 500 nghìn), and the resident is asked to confirm.
 BARE_MILLIONS, BARE_THOUSANDS = 100, 1000
 DONE_WORDS = {"xong", "khong co", "ko co", "k co", "het", "khong", "ko", "khong biet"}
+# Yes and no as people type them, at a yes/no question.
+YES_WORDS = {"co", "co a", "u", "uh", "vang", "da", "dung", "dung roi", "ok", "yes", "phai"}
+NO_WORDS = {"khong", "ko", "k", "khong phai", "khong co", "no", "sai"}
+
+
+def _yes_or_no(answer: Answer) -> str | None:
+    """'yes'/'no' from a typed answer (its first words), else None."""
+    words = choice_key(answer.text).split()
+    for length in (2, 1):
+        head = " ".join(words[:length])
+        if head in YES_WORDS:
+            return "yes"
+        if head in NO_WORDS:
+            return "no"
+    return None
+
 
 # The questions, in the order a resident meets them.
 ORDER = (
@@ -332,12 +348,15 @@ def prompt_urgent_check(ctx: Context, state: State) -> list[Reply]:
 @FLOW.step("urgent_check")
 def urgent_check(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
-    if answer.value not in ("yes", "no"):
-        return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+    said = answer.value if answer.value in ("yes", "no") else _yes_or_no(answer)
+    if said is None:
+        return stay(ctx, state, FLOW, ctx.content.text("report.yes_or_no"))
     draft.urgent_asked = True
-    if answer.value == "no":
+    if said == "no":
         return _advance(ctx, state)
     draft.urgent = True
+    if draft.type in (None, OTHER):
+        draft.type = TRAFFICKING  # the card says what it is, not "Khác (KHẨN)"
     return _advance(ctx, state, before=[_urgent_alert(ctx)])
 
 
@@ -357,7 +376,7 @@ def victim(ctx: Context, state: State, answer: Answer) -> Outcome:
         draft.urgent, draft.urgent_asked = False, True
         if draft.type == TRAFFICKING:
             draft.type = None
-        return _advance(ctx, state)
+        return _advance(ctx, state, before=[Reply(ctx.content.text("report.not_urgent_now"))])
     if answer.value == "unknown":
         draft.victim = ctx.content.text("report.whereabouts_unknown")
         return _advance(ctx, state)
@@ -512,11 +531,12 @@ def prompt_amount_check(ctx: Context, state: State) -> list[Reply]:
 def amount_check(ctx: Context, state: State, answer: Answer) -> Outcome:
     """'Bạn mất 2.000.000 đ, đúng không?': a choice, so a number here picks an option."""
     draft = _draft(state)
-    if answer.value == "again":
+    value = answer.value or {"yes": "right", "no": "again"}.get(_yes_or_no(answer) or "")
+    if value == "again":
         draft.amount_guess = None
         return goto(ctx, state, FLOW, "amount", remember=False)
-    if answer.value in ("right", "skip"):
-        draft.amount = draft.amount_guess if answer.value == "right" else None
+    if value in ("right", "skip"):
+        draft.amount = draft.amount_guess if value == "right" else None
         draft.amount_answered, draft.amount_guess = True, None
         return _advance(ctx, state)
     return amount(ctx, state, answer)  # they typed the amount again, with its unit
@@ -577,11 +597,12 @@ def prompt_when_check(ctx: Context, state: State) -> list[Reply]:
 @FLOW.step("when_check", can_go_back=False)
 def when_check(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
-    if answer.value == "again":
+    value = answer.value or {"yes": "right", "no": "again"}.get(_yes_or_no(answer) or "")
+    if value == "again":
         draft.when_guess = None
         return goto(ctx, state, FLOW, "when", remember=False)
-    if answer.value in ("right", "skip"):
-        draft.when = draft.when_guess if answer.value == "right" else None
+    if value in ("right", "skip"):
+        draft.when = draft.when_guess if value == "right" else None
         draft.when_answered, draft.when_guess = True, None
         return _advance(ctx, state)
     return when(ctx, state, answer)

@@ -175,9 +175,9 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
         return state, [Reply(ctx.content.text("common.forwarded"), buttons)]
     # Someone in danger, or money just lost, is answered with help before anything else.
     signal = signals.read(ctx.content, text)
-    if signal in (Signal.HELD, Signal.MONEY_LOST):
+    if signal in (Signal.HELD, Signal.MONEY_LOST, Signal.HELP, Signal.REPORT):
         state.memory[report.TOLD] = text  # the one-tap report starts from their words
-        return state, [distress.reply(ctx.content, signal)]
+        return state, [distress.reply(ctx.content, signal, text)]
     # A receipt code can look like a number ("EH74-6878"): an existing code wins.
     code = parse_receipt_code(text)
     if code and reports.by_code(ctx.session, code) is not None:
@@ -185,8 +185,8 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
     verdict = lookup.answer_for(ctx, text)
     if verdict is not None:
         return state, verdict
-    if code:
+    if code and any(c.isdigit() or c == "-" for c in text):  # "asdf qwer" is no code
         return track.by_code(ctx, state, msg, text)
-    if signal in (Signal.SCAM, Signal.GREETING):
+    if signal in (Signal.SCAM, Signal.GREETING, Signal.THANKS):
         return state, [distress.reply(ctx.content, signal)]
     return state, [menu_reply(ctx.content, ctx.content.text("common.not_understood"))]

@@ -14,8 +14,11 @@ from content import Content, fold
 class Signal(enum.Enum):
     HELD = "held"  # someone held, trafficked or unreachable abroad
     MONEY_LOST = "money_lost"
+    HELP = "help"  # asking for help without saying what
+    REPORT = "report"  # wanting to report
     SCAM = "scam"
     GREETING = "greeting"
+    THANKS = "thanks"
     NONE = "none"
 
 
@@ -24,23 +27,23 @@ def read(content: Content, text: str) -> Signal:
     words = _words(text)
     if mentions_held(content, text):
         return Signal.HELD
-    for signal in (Signal.MONEY_LOST, Signal.SCAM):
+    for signal in (Signal.MONEY_LOST, Signal.SCAM, Signal.HELP, Signal.REPORT):
         if _any(content, signal.value, words):
             return signal
-    if _any(content, "greeting", words) and len(words.split()) <= 4:
-        return Signal.GREETING
+    for signal, kind in ((Signal.GREETING, "greeting"), (Signal.THANKS, "thanks")):
+        if _any(content, kind, words) and len(words.split()) <= 4:
+            return signal
     return Signal.NONE
 
 
 def mentions_held(content: Content, text: str) -> bool:
     """Words that may mean a person is held or trafficked: a strong phrase, or a place where
-    people are held together with trouble or a relative ("con tôi bên Campuchia, giúp tôi")."""
+    people are held together with trouble ("con tôi bên Campuchia, giúp tôi"); a relative
+    abroad alone ("con tôi sang Campuchia làm việc") is not a cry for help."""
     words = _words(text)
     if _any(content, "held", words):
         return True
-    return _any(content, "abroad", words) and (
-        _any(content, "trouble", words) or _any(content, "relative", words)
-    )
+    return _any(content, "abroad", words) and _any(content, "trouble", words)
 
 
 def _words(text: str) -> str:

@@ -86,12 +86,19 @@ def _show(ctx: Context, msg: Incoming, code: str) -> list[Reply]:
     report = reports.by_code(ctx.session, code)
     if report is None:
         return [Reply(ctx.content.text("track.not_found", code=code), menu)]
+    # Anyone holding a code sees its status; only its reporter sees what it is about (a
+    # trafficking report's type alone says too much).
+    own = residents.find(ctx.session, msg.channel, msg.user_id)
+    mine = own is not None and report.resident_id == own.id
+    kind = (
+        type_label(ctx.content, report.scam_type) if mine else ctx.content.text("track.type_hidden")
+    )
     return [
         Reply(
             ctx.content.text(
                 "track.detail",
                 code=code,
-                type=type_label(ctx.content, report.scam_type),
+                type=kind,
                 date=_date(report),
                 status=ctx.content.text(f"status.{report.status}"),
             ),

@@ -126,7 +126,7 @@ def test_trafficking_is_saved_and_paged_as_soon_as_the_victim_is_placed(chat: Ch
     assert "báo ngay cho Công an" not in chat.text  # nothing is claimed before it is done
     assert _cards(db) == []
     chat.send("Em trai tôi ở Bavet, Campuchia, Zalo 0901234567")
-    assert "Đã báo Công an phường" in chat.text and "KHẨN" in chat.text
+    assert "Đã lưu tố giác KHẨN" in chat.text and "KHẨN" in chat.text
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
         assert report.urgent and report.victim_info and "Bavet" in report.victim_info
@@ -136,7 +136,7 @@ def test_trafficking_is_saved_and_paged_as_soon_as_the_victim_is_placed(chat: Ch
     assert report.receipt_code in chat.text
     assert "kể thêm sự việc" in chat.text  # the rest goes into the same report
     code = _walk(chat, account="Em tôi đi làm theo lời mời trên Facebook rồi mất liên lạc")
-    assert code == report.receipt_code and "Đã cập nhật" in chat.text
+    assert code == report.receipt_code and "Đã lưu những gì bạn thêm" in chat.text
     with db.transaction() as session:
         [report] = session.exec(select(Report)).all()  # still one report
         assert "Facebook" in report.account
@@ -146,7 +146,7 @@ def test_cancel_after_an_urgent_save_keeps_the_report(chat: Chat, db) -> None:
     _begin(chat)
     chat.press("Mua bán người")
     chat.press("Không rõ ở đâu")
-    assert "Đã báo Công an phường" in chat.text
+    assert "Đã lưu tố giác KHẨN" in chat.text
     chat.send("/huy")
     assert "vẫn giữ nguyên" in chat.text and "Đã hủy" not in chat.text
     with db.transaction() as session:

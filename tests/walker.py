@@ -151,7 +151,7 @@ def _markers() -> dict[str, str]:
         "contact": _prompt("report.ask_contact"),
         "phone": _prompt("report.ask_phone"),
         "confirm": fold("Kiểm tra lại tố giác"),
-        "confirm_saved": fold("đã ở chỗ công an"),
+        "confirm_saved": fold("nội dung hiện có"),
         "done": fold("mã tiếp nhận của bạn"),
         "linked": fold("giống hệt tố giác"),
         "updated": _prompt("report.updated"),

@@ -329,4 +329,6 @@ def _button(button: Button) -> dict[str, Any]:
     title = button.label[:100]
     if button.is_link:
         return {"title": title, "type": "oa.open.url", "payload": {"url": button.payload}}
-    return {"title": title, "type": "oa.query.show", "payload": button.payload[:1000]}
+    # Hidden: the payload comes back as the resident's message without showing in their chat
+    # (shown, residents saw "1:consent:agree" as if they had typed it).
+    return {"title": title, "type": "oa.query.hide", "payload": button.payload[:1000]}
