@@ -83,6 +83,14 @@ def create(
     return broadcast
 
 
+def submit(broadcast: Broadcast, now: datetime) -> None:
+    """A finished draft goes to the leads; a time already past means as soon as approved."""
+    if broadcast.status != DRAFT:
+        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}, not a draft")
+    broadcast.status, broadcast.created_at = PENDING_APPROVAL, now
+    broadcast.send_at = max(broadcast.send_at, now)
+
+
 def approve(session: Session, broadcast: Broadcast, by: str, now: datetime) -> None:
     _decide(broadcast, APPROVED, by, now)
 

@@ -39,6 +39,16 @@ def save(conversation: Conversation, state: dict[str, Any], now: datetime) -> No
     conversation.updated_at = now
 
 
+def forget(session: Session, channel: str, user_id: str) -> None:
+    """Drop the user's conversation (they erased their data). Through the session, so a turn
+    that is about to save this same row deletes it instead."""
+    row = session.exec(
+        select(Conversation).where(Conversation.channel == channel, Conversation.user_id == user_id)
+    ).first()
+    if row is not None:
+        session.delete(row)
+
+
 def prune_processed(session: Session, older_than: timedelta, now: datetime) -> int:
     """Update ids older than any redelivery window are no longer needed."""
     result = session.connection().execute(

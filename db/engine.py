@@ -16,16 +16,24 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+# How long `record` keeps trying to write down a send through an outage, and the longest
+# pause between its tries (seconds).
+RECORD_PATIENCE, MAX_RECORD_PAUSE = 60.0, 2.0
 
 
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and immediate write locks on SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # hide_parameters: an error's message (and so the log) never carries what residents wrote.
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -101,7 +109,9 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, functools.partial(work, *args))
 
-    async def record(self, work: Callable[..., T], *args: Any, patience: float = 60.0) -> T:
+    async def record(
+        self, work: Callable[..., T], *args: Any, patience: float = RECORD_PATIENCE
+    ) -> T:
         """Write down what already happened outside (a message was sent): retried through a
         database outage of up to `patience` seconds, since giving up here would make the
         message go out again."""
@@ -112,7 +122,7 @@ class Database:
             except Exception as error:
                 if not is_outage(error) or waited >= patience:
                     raise
-                pause = min(5.0, 0.2 + waited / 4)
+                pause = min(MAX_RECORD_PAUSE, 0.2 + waited / 4)
                 await asyncio.sleep(pause)
                 waited += pause
 

@@ -10,7 +10,7 @@ import phonenumbers
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from db.models import Identifier, Report, ReportIdentifier
+from db.models import Identifier, IdentifierEvent, Report, ReportIdentifier
 from db.upsert import insert_ignore
 
 PHONE, BANK, URL, SOCIAL = "phone", "bank", "url", "social"
@@ -30,6 +30,7 @@ SOCIAL_HOSTS = {
 }
 # A report closed as rubbish or as no crime does not count against an identifier.
 NOT_COUNTED = ("rac", "khong_co_dau_hieu")
+CONFIRMED, WITHDRAWN = "confirm", "withdraw"
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,19 @@ def get_or_create(session: Session, parsed: ParsedIdentifier, now: datetime) -> 
 
 @dataclass(frozen=True)
 class Standing:
-    """What the records say of an identifier: police-confirmed, and how many reports."""
+    """What the records say of an identifier: police-confirmed (and when), and how many
+    different residents reported it."""
 
     confirmed: bool
-    reports: int
+    reporters: int
+    confirmed_at: datetime | None = None
 
 
 def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
-    """For a bank account of unknown bank, every bank's row with that number counts."""
-    query = select(Identifier.id, Identifier.confirmed_scam).where(
+    """For a bank account of unknown bank, every bank's row with that number counts.
+    Reporters, not reports, are counted: one account filing ten reports is one voice (and a
+    report whose reporter erased their data counts for no one, the safe side)."""
+    query = select(Identifier.id, Identifier.confirmed_scam, Identifier.confirmed_at).where(
         Identifier.kind == parsed.kind, Identifier.value == parsed.value
     )
     if parsed.kind == BANK and parsed.bank:
@@ -131,11 +136,13 @@ def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
         return Standing(False, 0)
     ids = [row[0] for row in rows]
     count = session.exec(
-        select(func.count(func.distinct(ReportIdentifier.report_id)))
-        .join(Report, col(Report.id) == ReportIdentifier.report_id)
+        select(func.count(func.distinct(Report.resident_id)))
+        .join(ReportIdentifier, col(Report.id) == ReportIdentifier.report_id)
         .where(col(ReportIdentifier.identifier_id).in_(ids), col(Report.status).not_in(NOT_COUNTED))
     ).one()
-    return Standing(any(row[1] for row in rows), int(count))
+    confirmed = [row[2] for row in rows if row[1]]
+    latest = max((at for at in confirmed if at is not None), default=None)
+    return Standing(bool(confirmed), int(count), latest)
 
 
 def of_report(session: Session, report_id: int, unconfirmed_only: bool = False) -> list[Identifier]:
@@ -161,4 +168,67 @@ def times_reported(session: Session, identifier_id: int, before_report_id: int) 
                 col(ReportIdentifier.report_id) < before_report_id,
             )
         ).one()
+    )
+
+
+def confirm(
+    session: Session,
+    identifier: Identifier,
+    officer_id: int | None,
+    actor: str,
+    reason: str,
+    now: datetime,
+    report_id: int | None = None,
+) -> None:
+    """Police confirm this one identifier as a scammer's, with their reason."""
+    identifier.confirmed_scam, identifier.confirmed_at = True, now
+    identifier.confirmed_by, identifier.confirm_reason = officer_id, reason
+    _event(session, identifier, officer_id, actor, CONFIRMED, reason, now, report_id)
+
+
+def withdraw(
+    session: Session,
+    identifier: Identifier,
+    officer_id: int | None,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """A confirmation taken back (a mistake, a number reassigned): /kiemtra stops saying it."""
+    identifier.confirmed_scam, identifier.confirmed_at = False, None
+    identifier.confirmed_by, identifier.confirm_reason = None, None
+    _event(session, identifier, officer_id, actor, WITHDRAWN, reason, now, None)
+
+
+def history(session: Session, identifier_id: int) -> list[IdentifierEvent]:
+    return list(
+        session.exec(
+            select(IdentifierEvent)
+            .where(IdentifierEvent.identifier_id == identifier_id)
+            .order_by(col(IdentifierEvent.id))
+        ).all()
+    )
+
+
+def _event(
+    session: Session,
+    identifier: Identifier,
+    officer_id: int | None,
+    actor: str,
+    action: str,
+    reason: str,
+    now: datetime,
+    report_id: int | None,
+) -> None:
+    assert identifier.id is not None
+    session.add(
+        IdentifierEvent(
+            identifier_id=identifier.id,
+            at=now,
+            officer_id=officer_id,
+            actor=actor[:128],
+            action=action,
+            reason=reason,
+            report_id=report_id,
+        )
     )

@@ -63,7 +63,12 @@ class Consent(SQLModel, table=True):
 class Report(SQLModel, table=True):
     """A tip-off about a scam or trafficking, from submission to decision."""
 
-    __table_args__ = (Index("ix_report_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_report_status_created", "status", "created_at"),
+        # The console's queue: open reports, urgent first (db/queue.py).
+        Index("ix_report_urgent_status", "status", "urgent", "created_at"),
+        Index("ix_report_claimed_by", "claimed_by"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     receipt_code: str = Field(max_length=9, unique=True)
     channel: str = Field(max_length=16)
@@ -99,6 +104,22 @@ class Officer(SQLModel, table=True):
     telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # The console account: chosen at set-up (db/accounts.py), none until then.
+    username: str | None = Field(default=None, max_length=64, unique=True)
+    password_hash: str | None = Field(default=None, sa_column=Column(Text))
+    # RFC 6238 secret (base32); leads and admins must enrol one before they act.
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enrolled_at: datetime | None = None
+    # The last TOTP time step used: a code is accepted once.
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # The officer's Zalo account with the ward's OA, linked to receive notices there.
+    zalo_id: str | None = Field(default=None, max_length=64, unique=True)
+    # How the officer wants notices: any of "webpush", "zalo", "telegram".
+    notify_by: list[str] = Field(
+        default_factory=lambda: ["webpush", "telegram"], sa_column=Column(JSON, nullable=False)
+    )
+    # The police unit the officer belongs to (issue 15 adds units; one unit until then).
+    unit_id: int | None = Field(default=None, index=True)
 
 
 class ReportEvent(SQLModel, table=True):
@@ -130,6 +151,8 @@ class Identifier(SQLModel, table=True):
     display: str = Field(max_length=255)
     confirmed_scam: bool = False
     confirmed_at: datetime | None = None
+    confirmed_by: int | None = Field(default=None, foreign_key="officer.id")
+    confirm_reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -280,3 +303,108 @@ class FailedUpdate(SQLModel, table=True):
     status: str = Field(default="failed", max_length=12, index=True)
     failed_at: datetime = Field(default_factory=utcnow)
     replayed_at: datetime | None = None
+
+
+class IdentifierEvent(SQLModel, table=True):
+    """A confirmation of one identifier as a scammer's, or its withdrawal: who, when, why."""
+
+    __tablename__ = "identifier_event"
+    id: int | None = Field(default=None, primary_key=True)
+    identifier_id: int = Field(foreign_key="identifier.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=16)  # "confirm" or "withdraw"
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+
+
+class SetupToken(SQLModel, table=True):
+    """A one-time link for an officer to choose their username and password (24 hours).
+    Only the token's hash is kept: the database alone cannot be used to sign in."""
+
+    __tablename__ = "setup_token"
+    token_hash: str = Field(max_length=64, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    # A sign-in link (make run's local admin) signs straight in; a set-up link sets a password.
+    purpose: str = Field(default="setup", max_length=8)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; the row holds its hash, so
+    ending a session (or deactivating its officer) takes effect on the next request."""
+
+    __tablename__ = "console_session"
+    token_hash: str = Field(max_length=64, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+    # The second factor was given in this session (leads and admins need it to act).
+    verified_at: datetime | None = None
+    # A TOTP secret shown to this session for enrolment, until it is confirmed.
+    pending_totp: str | None = Field(default=None, max_length=64)
+    csrf: str = Field(max_length=64)
+    address: str = Field(default="", max_length=64)
+    agent: str = Field(default="", max_length=255)
+
+
+class AuditEvent(SQLModel, table=True):
+    """What an officer did in the console, and every opening of a report's personal data."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id", index=True)
+    action: str = Field(max_length=32)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    address: str = Field(default="", max_length=64)
+
+
+class ReportWords(SQLModel, table=True):
+    """A report's account folded for search (lower case, no accents), kept apart from the
+    report so that searching never reads the account itself and erasing it is one row. On
+    PostgreSQL a trigram index serves `LIKE '%…%'` over millions of reports."""
+
+    __tablename__ = "report_words"
+    __table_args__ = (
+        Index(
+            "ix_report_words_trgm",
+            "words",
+            postgresql_using="gin",
+            postgresql_ops={"words": "gin_trgm_ops"},
+        ),
+    )
+    report_id: int = Field(foreign_key="report.id", primary_key=True)
+    words: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PushSubscription(SQLModel, table=True):
+    """A browser an officer allowed to show notices (Web Push, RFC 8030/8291)."""
+
+    __tablename__ = "push_subscription"
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    endpoint: str = Field(sa_column=Column(Text, nullable=False))
+    # The endpoint's SHA-256, unique: the same browser subscribing twice is one row.
+    endpoint_hash: str = Field(max_length=64, unique=True)
+    p256dh: str = Field(max_length=128)
+    auth: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_ok_at: datetime | None = None
+
+
+class PurgeRun(SQLModel, table=True):
+    """One run of the retention purge (db/retention.py): when, whether it was only counted,
+    and how many rows of each kind it cleared. Counts only: nothing about anyone."""
+
+    __tablename__ = "purge_run"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    dry_run: bool = False
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

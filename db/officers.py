@@ -19,6 +19,8 @@ LEAD_ROLES = frozenset({LEAD, ADMIN})
 # Who may write broadcasts (a lead still approves them).
 BROADCAST_ROLES = frozenset({STAFF, LEAD, ADMIN})
 INVITE_LIFETIME = timedelta(hours=24)
+# The messenger channels whose accounts an officer may link to their console account.
+TELEGRAM_LINK, ZALO_LINK = "telegram", "zalo_oa"
 
 
 class OfficerError(ValueError):
@@ -33,10 +35,15 @@ def by_telegram(session: Session, telegram_id: int) -> Officer | None:
 
 
 def by_sender(session: Session, channel: str, user_id: str) -> Officer | None:
-    """The active officer behind a message: officers are known by their Telegram account."""
-    if channel != "telegram" or not user_id.isdigit():
-        return None
-    return by_telegram(session, int(user_id))
+    """The active officer behind a message from a messenger account they linked (an
+    officer is a console account; Telegram and Zalo are optional links to it)."""
+    if channel == TELEGRAM_LINK and user_id.isdigit():
+        return by_telegram(session, int(user_id))
+    if channel == ZALO_LINK and user_id:
+        return session.exec(
+            select(Officer).where(Officer.zalo_id == user_id, col(Officer.active).is_(True))
+        ).first()
+    return None
 
 
 def may_triage(officer: Officer | None) -> bool:
@@ -48,14 +55,10 @@ def may_lead(officer: Officer | None) -> bool:
 
 
 def leads(session: Session) -> list[Officer]:
-    """The active leads reachable on Telegram: escalations go to each of them."""
+    """The active leads: escalations and broadcasts to approve go to each of them."""
     return list(
         session.exec(
-            select(Officer).where(
-                col(Officer.active).is_(True),
-                col(Officer.role).in_(LEAD_ROLES),
-                col(Officer.telegram_id).is_not(None),
-            )
+            select(Officer).where(col(Officer.active).is_(True), col(Officer.role).in_(LEAD_ROLES))
         ).all()
     )
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, update
+from sqlalchemy import Connection, delete, exists, func, update
 from sqlmodel import Session, col, select
 
 from db import leases
-from db.models import Outbox, Resident
+from db.models import Conversation, Outbox, Resident
 
 REPLY, BULK = 0, 10  # priorities: an answer someone waits for goes before any broadcast
 PENDING, SENT, FAILED, BLOCKED = "pending", "sent", "failed", "blocked"
@@ -21,22 +22,32 @@ GIVE_UP_AFTER = 20
 NOTICE_PATIENCE = timedelta(days=7)
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message owed to someone, before it is written: every part of the app (turns, the
+    console, the scheduler, the broadcaster, the command line) makes these, and `enqueue`
+    alone writes them. `coalesce`: it only shows a report's latest state (a card refresh),
+    so it is not added while an equal one still waits."""
+
+    channel: str
+    recipient: str
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    report_id: int | None = None
+    priority: int = REPLY
+    coalesce: bool = False
+
+
 def enqueue(
     session: Session,
-    *,
-    channel: str,
-    recipient: str,
-    kind: str,
-    payload: dict[str, Any],
+    message: Message,
     now: datetime,
-    priority: int = REPLY,
-    report_id: int | None = None,
     leased_for: timedelta | None = None,
-    coalesce: bool = False,
 ) -> Outbox:
-    """Add a message; with leased_for, the caller will send it itself right after commit.
-    With `coalesce`, a message that only shows the report's latest state (a card refresh)
-    is not added while an equal one still waits: that one will show the latest state."""
+    """Add a message; with leased_for, the caller will send it itself right after commit."""
+    channel, recipient, kind = message.channel, message.recipient, message.kind
+    payload, priority, report_id = message.payload, message.priority, message.report_id
+    coalesce = message.coalesce
     if coalesce and report_id is not None:
         waiting = session.exec(
             select(Outbox).where(
@@ -76,12 +87,33 @@ def claim_due(
 
 
 def mark_sent(session: Session | Connection, ids: list[int], now: datetime) -> None:
+    """Sent. A reply to someone with no conversation left (the farewell after they erased
+    their data) is deleted instead of kept: its recipient would still name them."""
     if ids:
         session.execute(
             update(Outbox)
             .where(col(Outbox.id).in_(ids))
             .values(status=SENT, sent_at=now, lease_until=None)
         )
+        talking = exists().where(
+            col(Conversation.channel) == col(Outbox.channel),
+            col(Conversation.user_id) == col(Outbox.recipient),
+        )
+        session.execute(
+            delete(Outbox)
+            .where(col(Outbox.id).in_(ids), col(Outbox.kind) == "reply", ~talking)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def forget_recipient(session: Session, channel: str, recipient: str) -> None:
+    """Everything owed to, or once sent to, someone who erased their data: pending replies,
+    notices carrying their receipt code, messages waiting for them to write again."""
+    session.execute(
+        delete(Outbox)
+        .where(col(Outbox.channel) == channel, col(Outbox.recipient) == recipient)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def prune_sent(session: Session, older_than: timedelta, now: datetime) -> int:

@@ -10,8 +10,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from content import fold
 from db import identifiers
-from db.models import Evidence, Report, ReportEvent, ReportIdentifier
+from db.models import Evidence, Report, ReportEvent, ReportIdentifier, ReportWords
 
 # No 0/O/1/I/L, so a code copied by hand from a phone screen survives.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -145,6 +146,7 @@ def create(
             )
             .values(report_id=report.id, draft_owner=None)
         )
+    session.add(ReportWords(report_id=report.id, words=fold(report.account)))
     record(session, report, RESIDENT, "created", now, to_status=NEW)
     return report
 
@@ -175,6 +177,11 @@ def amend(session: Session, report: Report, draft: Draft, now: datetime) -> bool
             changed = True
     if changed:
         report.updated_at = now
+        words = session.get(ReportWords, report.id)
+        if words is None:
+            session.add(ReportWords(report_id=report.id, words=fold(report.account)))
+        else:
+            words.words = fold(report.account)
     return changed
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from db import broadcasts
-from db.models import Consent, Report, Resident
+from db import broadcasts, conversations, outbox
+from db.models import Consent, FailedUpdate, Report, Resident, Throttle
 from db.reports import discard_draft_evidence
 from db.upsert import insert_ignore
 
@@ -69,3 +71,28 @@ def erase(session: Session, resident: Resident, draft_owner: str) -> None:
     broadcasts.forget_resident(session, resident.id)
     session.execute(delete(Consent).where(col(Consent.resident_id) == resident.id))
     session.delete(resident)
+
+
+def forget(session: Session, channel: str, user_id: str) -> None:
+    """/xoadulieu: erase the resident (if there is one) and everything else that names this
+    account: the conversation, the photos of a half-written report, what the outbox still
+    holds for them, their rate-limit counters (keys end in ":channel:user") and updates set
+    aside after failing that they sent. The reports stay for police, unlinked."""
+    owner = f"{channel}:{user_id}"
+    resident = find(session, channel, user_id)
+    if resident is not None:
+        erase(session, resident, owner)
+    else:
+        discard_draft_evidence(session, owner)
+    conversations.forget(session, channel, user_id)
+    outbox.forget_recipient(session, channel, user_id)
+    session.execute(
+        delete(Throttle)
+        .where(col(Throttle.key).endswith(f":{owner}", autoescape=True))
+        .execution_options(synchronize_session=False)
+    )
+    # A failed update is the platform's whole message: its sender is somewhere inside.
+    named = re.compile(rf"(?<![\w-]){re.escape(user_id)}(?![\w-])")
+    for row in session.exec(select(FailedUpdate).where(FailedUpdate.channel == channel)):
+        if named.search(json.dumps(row.body, ensure_ascii=False)):
+            session.delete(row)

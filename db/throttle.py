@@ -24,3 +24,9 @@ def allow(session: Session, key: str, limit: int, window: timedelta, now: dateti
         return False
     row.count += 1
     return True
+
+
+def exceeded(session: Session, key: str, limit: int, window: timedelta, now: datetime) -> bool:
+    """Whether the window under key already holds `limit` attempts (counting nothing)."""
+    row = session.get(Throttle, key)
+    return row is not None and now - row.window_start < window and row.count >= limit
