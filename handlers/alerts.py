@@ -5,7 +5,6 @@ conversation and the command line both call these."""
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -14,6 +13,8 @@ from content import Content
 from db import broadcasts, jobs, officers
 from db.clock import to_vietnam
 from db.models import Broadcast, Officer, Resident
+from db.outbox import Message
+from handlers import notify
 from handlers.flow import nav, rows
 from handlers.types import Button, Reply
 
@@ -66,7 +67,7 @@ def reach(session: Session, broadcast: Broadcast) -> int:
     return int(session.exec(statement).one())
 
 
-def submitted(session: Session, content: Content, broadcast: Broadcast) -> list[dict[str, Any]]:
+def submitted(session: Session, content: Content, broadcast: Broadcast) -> list[Message]:
     """A new broadcast awaits approval: each lead gets the preview and the two buttons."""
     summary = Reply(
         content.text(
@@ -83,15 +84,12 @@ def submitted(session: Session, content: Content, broadcast: Broadcast) -> list[
             per_row=2,
         ),
     )
-    preview = render(content, broadcast)
-    effects = []
-    for lead in officers.leads(session):
-        effects.append(_to_officer(lead, preview))
-        effects.append(_to_officer(lead, summary))
-    return effects
+    title = content.text("broadcast.push_pending", id=broadcast.id)
+    notice = _notice(title, broadcast, summary, render(content, broadcast))
+    return notify.to_all(session, officers.leads(session), notice)
 
 
-def decided(session: Session, content: Content, broadcast: Broadcast) -> list[dict[str, Any]]:
+def decided(session: Session, content: Content, broadcast: Broadcast) -> list[Message]:
     """The author hears the lead's decision (and the reason, if rejected)."""
     author = session.get(Officer, broadcast.author_id) if broadcast.author_id else None
     if author is None:
@@ -104,16 +102,19 @@ def decided(session: Session, content: Content, broadcast: Broadcast) -> list[di
         text = content.text(
             "broadcast.approved_notice", id=broadcast.id, at=when(broadcast.send_at)
         )
-    return [_to_officer(author, Reply(text))]
+    title = content.text("broadcast.push_decided", id=broadcast.id)
+    return notify.to_officer(session, author, _notice(title, broadcast, Reply(text)))
 
 
-def finished(session: Session, content: Content, broadcast: Broadcast) -> list[dict[str, Any]]:
+def finished(session: Session, content: Content, broadcast: Broadcast) -> list[Message]:
     """The author hears that their alert has gone out, with the final counts."""
     author = session.get(Officer, broadcast.author_id) if broadcast.author_id else None
     if author is None:
         return []
     line = describe(content, session, broadcast)
-    return [_to_officer(author, Reply(content.text("broadcast.finished_notice", line=line)))]
+    said = Reply(content.text("broadcast.finished_notice", line=line))
+    title = content.text("broadcast.push_finished", id=broadcast.id)
+    return notify.to_officer(session, author, _notice(title, broadcast, said))
 
 
 def may_write(officer: Officer | None) -> bool:
@@ -177,10 +178,6 @@ def when(moment: datetime) -> str:
     return to_vietnam(moment).strftime("%H:%M %d/%m/%Y")
 
 
-def _to_officer(officer: Officer, reply: Reply) -> dict[str, Any]:
-    return {
-        "channel": "telegram",
-        "recipient": str(officer.telegram_id),
-        "kind": "reply",
-        "payload": reply.to_dict(),
-    }
+def _notice(title: str, broadcast: Broadcast, *said: Reply) -> notify.Notice:
+    path = notify.broadcast_path(broadcast.id)
+    return notify.Notice(title, path, said, tag=f"broadcast-{broadcast.id}")

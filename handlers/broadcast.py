@@ -8,8 +8,9 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from content import Content
 from db import broadcasts, officers, residents
 from db.clock import VIETNAM
 from db.models import Broadcast, Officer, Resident
@@ -19,8 +20,11 @@ from handlers.menu import menu_reply
 from handlers.parse import substance
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
-MAX_TEXT, MIN_TEXT, MAX_LABEL = 3500, 10, 40
+MAX_TEXT, MIN_TEXT, MAX_LABEL, MAX_LINK, MIN_REASON = 3500, 10, 40, 512, 3
 LATEST_START = timedelta(days=60)  # further out is more likely a typo than a plan
+# Zalo takes a message's image as JPEG or PNG of at most 1 MB; Telegram takes those too.
+MAX_PHOTO = 1024 * 1024
+PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 _WHEN = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s+(\d{1,2})[:hg](\d{2})$")
 
 
@@ -69,12 +73,55 @@ def prompt_text(ctx: Context, state: State) -> list[Reply]:
     return [Reply(text, _controls(ctx, state))]
 
 
+# --- the rules of an alert's parts, shared by this chat and the web console ---------------
+
+
+def text_problem(content: Content, text: str) -> str | None:
+    """Why these words cannot be an alert (too short to say anything, too long), or None."""
+    if substance(text) < MIN_TEXT:
+        return content.text("broadcast.text_short")
+    if len(text) > MAX_TEXT:
+        return content.text("broadcast.text_long", limit=MAX_TEXT)
+    return None
+
+
+def link_ok(url: str) -> bool:
+    """A web address residents can open: http(s), with a domain."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and "." in parts.netloc and len(url) <= MAX_LINK
+
+
+def photo_type(data: bytes) -> str | None:
+    """The image type residents' apps take (JPEG or PNG), read from the bytes; else None."""
+    return next((kind for magic, kind in PHOTO_TYPES.items() if data.startswith(magic)), None)
+
+
+def when_problem(content: Content, moment: datetime, now: datetime) -> str | None:
+    """A chosen sending time must be ahead, and not too far."""
+    return None if now < moment <= now + LATEST_START else content.text("broadcast.when_range")
+
+
+def reason_problem(content: Content, reason: str) -> str | None:
+    """A rejection's reason, told to the author, must say something."""
+    return content.text("broadcast.reason_short") if substance(reason) < MIN_REASON else None
+
+
+def subscribed_channels(session: Session) -> list[str]:
+    """The channels that have subscribers (an audience of nobody is no choice)."""
+    found = session.exec(
+        select(Resident.channel).where(col(Resident.subscribed).is_(True)).distinct()
+    ).all()
+    return sorted(found)
+
+
+# --- the staff's chat -------------------------------------------------------------------------
+
+
 @FLOW.step("text")
 def text(ctx: Context, state: State, answer: Answer) -> Outcome:
-    if substance(answer.text) < MIN_TEXT:
-        return stay(ctx, state, FLOW, ctx.content.text("broadcast.text_short"))
-    if len(answer.text) > MAX_TEXT:
-        return stay(ctx, state, FLOW, ctx.content.text("broadcast.text_long", limit=MAX_TEXT))
+    problem = text_problem(ctx.content, answer.text)
+    if problem is not None:
+        return stay(ctx, state, FLOW, problem)
     if state.data.get("id"):
         _draft(ctx, state).text = answer.text
     else:
@@ -126,8 +173,7 @@ def link(ctx: Context, state: State, answer: Answer) -> Outcome:
         return goto(ctx, state, FLOW, "audience")
     label, _, url = answer.text.rpartition("|")
     url, label = url.strip(), label.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or "." not in parts.netloc or len(url) > 512:
+    if not link_ok(url):
         return stay(ctx, state, FLOW, ctx.content.text("broadcast.link_invalid"))
     if len(label) > MAX_LABEL:
         return stay(ctx, state, FLOW, ctx.content.text("broadcast.label_long", limit=MAX_LABEL))
@@ -153,11 +199,7 @@ def prompt_audience(ctx: Context, state: State) -> list[Reply]:
 
 
 def _channels(ctx: Context) -> list[str]:
-    """The channels that have subscribers (an audience of nobody is no choice)."""
-    found = ctx.session.exec(
-        select(Resident.channel).where(col(Resident.subscribed).is_(True)).distinct()
-    ).all()
-    return sorted(found)
+    return subscribed_channels(ctx.session)
 
 
 @FLOW.step("audience")
@@ -185,8 +227,9 @@ def when_step(ctx: Context, state: State, answer: Answer) -> Outcome:
     moment = parse_when(answer.text, ctx.now)
     if moment is None:
         return stay(ctx, state, FLOW, ctx.content.text("broadcast.when_invalid"))
-    if not ctx.now < moment <= ctx.now + LATEST_START:
-        return stay(ctx, state, FLOW, ctx.content.text("broadcast.when_range"))
+    problem = when_problem(ctx.content, moment, ctx.now)
+    if problem is not None:
+        return stay(ctx, state, FLOW, problem)
     draft.send_at = moment
     return goto(ctx, state, FLOW, "preview")
 
@@ -235,8 +278,7 @@ def preview(ctx: Context, state: State, answer: Answer) -> Outcome:
     if answer.value != "submit":
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
     draft = _draft(ctx, state)
-    draft.status, draft.created_at = broadcasts.PENDING_APPROVAL, ctx.now
-    draft.send_at = max(draft.send_at, ctx.now)
+    broadcasts.submit(draft, ctx.now)
     ctx.effects.extend(alerts.submitted(ctx.session, ctx.content, draft))
     finish(state)
     return state, [Reply(ctx.content.text("broadcast.submitted", id=draft.id))]
@@ -288,8 +330,9 @@ def prompt_reason(ctx: Context, state: State) -> list[Reply]:
 
 @FLOW.step("reason")
 def reason(ctx: Context, state: State, answer: Answer) -> Outcome:
-    if substance(answer.text) < 3:
-        return stay(ctx, state, FLOW, ctx.content.text("broadcast.reason_short"))
+    problem = reason_problem(ctx.content, answer.text)
+    if problem is not None:
+        return stay(ctx, state, FLOW, problem)
     assert answer.message is not None
     lead = _officer(ctx, answer.message)
     broadcast = _draft(ctx, state)

@@ -5,20 +5,21 @@ private chat with the bot, so nothing half-typed is posted in the group."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
 from content import Content
-from db import conversations, officers, reports
-from db.models import Officer, Report
-from handlers import triage
-from handlers.flow import Answer, Flow, choice, enter, finish, rows, stay
+from db import conversations, identifiers, officers, reports
+from db.models import Identifier, Officer, Report
+from db.outbox import Message
+from handlers import report_view, triage
+from handlers.flow import Answer, Flow, choice, enter, finish, goto, rows, stay
 from handlers.parse import parse_receipt_code, substance
 from handlers.types import Context, Limits, Outcome, Reply, State
 
 FLOW = Flow("casework")
-CHANNEL = "telegram"  # officers are known by their Telegram account
+# The Telegram card's notes are written in the officer's private chat with the bot.
+CHANNEL = officers.TELEGRAM_LINK
 MAX_NOTE = 1000
 MIN_NOTE = 3  # letters or digits: "?" or an emoji says nothing to a reporter
 
@@ -53,30 +54,51 @@ def _begin(
     report: Report,
     action: str,
     now: datetime,
-) -> dict[str, Any]:
+) -> Message:
     """Put the officer's private conversation on this note and queue its question there."""
     user_id = str(officer.telegram_id)
     conversation = conversations.lock(session, CHANNEL, user_id, now)
     state = State.from_json(conversation.state)
     ctx = Context(session=session, content=content, now=now, limits=Limits())
     data = {"action": action, "report_id": report.id, "code": report.receipt_code}
-    state, replies = enter(ctx, state, FLOW, "note", data)
+    first = "pick" if action == triage.CONFIRM else "note"
+    state, replies = enter(ctx, state, FLOW, first, data)
     state.choices = [[b.label, b.payload] for r in replies for row in r.buttons for b in row]
     conversations.save(conversation, state.to_json(), now)
-    return {
-        "channel": CHANNEL,
-        "recipient": user_id,
-        "kind": "reply",
-        "payload": replies[0].to_dict(),
-        "report_id": report.id,
-    }
+    return Message(CHANNEL, user_id, "reply", replies[0].to_dict(), report.id)
+
+
+def prompt_pick(ctx: Context, state: State) -> list[Reply]:
+    named = identifiers.of_report(ctx.session, state.data["report_id"], unconfirmed_only=True)
+    options = [
+        choice(state, f"id:{i.id}", report_view.shown(ctx.content, i)[:60]) for i in named[:20]
+    ]
+    options.append(choice(state, "cancel", ctx.content.raw("buttons.cancel")))
+    return [
+        Reply(
+            ctx.content.text("casework.ask_confirm_pick", code=state.data["code"]), rows(*options)
+        )
+    ]
+
+
+@FLOW.step("pick")
+def pick(ctx: Context, state: State, answer: Answer) -> Outcome:
+    picked = answer.value or ""
+    if not picked.startswith("id:") or not picked[3:].isdigit():
+        return stay(ctx, state, FLOW, ctx.content.text("casework.pick_one"))
+    identifier = ctx.session.get(Identifier, int(picked[3:]))
+    if identifier is None:
+        return finish(state), [Reply(ctx.content.text("police.stale"))]
+    state.data["identifier_id"] = identifier.id
+    state.data["value"] = report_view.shown(ctx.content, identifier)
+    return goto(ctx, state, FLOW, "note")
 
 
 def prompt_note(ctx: Context, state: State) -> list[Reply]:
     key = f"casework.ask_{state.data['action']}"
     return [
         Reply(
-            ctx.content.text(key, code=state.data["code"]),
+            ctx.content.text(key, code=state.data["code"], value=state.data.get("value", "")),
             rows(choice(state, "cancel", ctx.content.raw("buttons.cancel"))),
         )
     ]
@@ -100,6 +122,9 @@ def note(ctx: Context, state: State, answer: Answer) -> Outcome:
         return stay(ctx, state, FLOW, ctx.content.text("casework.note_empty"))
     elif len(text) > MAX_NOTE:
         return stay(ctx, state, FLOW, ctx.content.text("casework.note_long", limit=MAX_NOTE))
-    outcome = triage.act(ctx.session, ctx.content, officer, report, action, ctx.now, note=text)
+    target = state.data.get("identifier_id")
+    outcome = triage.act(
+        ctx.session, ctx.content, officer, report, action, ctx.now, note=text, identifier_id=target
+    )
     ctx.effects.extend(outcome.effects)
     return finish(state), [Reply(outcome.answer)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +21,11 @@ from handlers.router import FLOWS, route
 from handlers.types import Context, Incoming, Limits, Reply, State
 
 log = logging.getLogger(__name__)
-# Invisible characters people paste by accident; they must not change what a message means.
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\x00-\x08\x0b-\x1f\x7f]")
+# Characters nobody sees: controls, and blank letters (Hangul fillers, braille blank) that
+# pass for spaces; with every format character (category Cf: bidi overrides and isolates,
+# U+061C, soft hyphens, zero-widths, tags) they are removed, so what officers read is what
+# was written, and nothing can reorder or hide it.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u115f\u1160\u3164\uffa0\u2800\u2028\u2029]")
 # The adapter sends replies itself right after commit; the outbox sender only takes over
 # if it has not confirmed within this time (it crashed).
 REPLY_LEASE = timedelta(seconds=30)
@@ -57,8 +63,9 @@ class Dispatcher:
         except Exception as error:
             if is_outage(error):
                 raise
+            # Who, as a pseudonym: a log must not say which account wrote to the police.
             log.exception(
-                "turn failed for %s:%s update %s", msg.channel, msg.user_id, msg.update_id
+                "turn failed for %s update %s", pseudonym(msg.channel, msg.user_id), msg.update_id
             )
             # The turn's changes are rolled back; the resident is told, the state is untouched.
             return self._turn(msg, failed=True)
@@ -82,17 +89,14 @@ class Dispatcher:
             rows = [
                 outbox.enqueue(
                     session,
-                    channel=msg.channel,
-                    recipient=msg.user_id,
-                    kind="reply",
-                    payload=r.to_dict(),
-                    now=now,
+                    outbox.Message(msg.channel, msg.user_id, "reply", r.to_dict()),
+                    now,
                     leased_for=REPLY_LEASE,
                 )
                 for r in replies
             ]
             for effect in ctx.effects:
-                outbox.enqueue(session, now=now, **effect)
+                outbox.enqueue(session, effect, now)
             session.flush()
             return Handled(replies, [row.id for row in rows if row.id is not None])
 
@@ -127,6 +131,16 @@ class Dispatcher:
         )
 
 
+_PSEUDONYM_KEY = secrets.token_bytes(32)  # per process: correlates one run's lines, no more
+
+
+def pseudonym(channel: str, user_id: str) -> str:
+    """A stand-in for an account in logs, the same for one account within one process."""
+    digest = hmac.new(_PSEUDONYM_KEY, f"{channel}:{user_id}".encode(), hashlib.sha256)
+    return f"{channel}:{digest.hexdigest()[:12]}"
+
+
 def clean(text: str) -> str:
     """NFC, no invisible or control characters (newlines kept), trimmed."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text or "")).strip()
+    visible = _INVISIBLE.sub("", unicodedata.normalize("NFC", text or ""))
+    return "".join(c for c in visible if unicodedata.category(c) != "Cf").strip()

@@ -42,4 +42,4 @@ def reply(content: Content, signal: Signal, text: str = "") -> Reply:
         )
         return Reply(content.text("distress.scam"), buttons)
     welcome = content.text("menu.welcome", ward=content.hotlines["ward_name"])
-    return menu_reply(content, welcome)
+    return menu_reply(content, welcome, full=True)

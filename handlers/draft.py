@@ -16,7 +16,11 @@ class ReportDraft:
     owner: str  # "channel:user": who writes it, and the key of its photos until it is saved
     channel: str
     photos: bool  # the channel can carry photos: the evidence step is offered
+    # The resident agreed to the report's data notice (now, or in an earlier report).
+    consented: bool = False
     type: str | None = None
+    # The type their own story suggests, offered for a yes; "" once they chose otherwise.
+    type_guess: str | None = None
     urgent: bool = False
     # Words in what they wrote may mean someone is held: the flow asks (once), never decides.
     held_words: bool = False
@@ -32,6 +36,8 @@ class ReportDraft:
     # A bare number the resident typed at the money question, waiting for "đúng".
     amount_guess: int | None = None
     when: str | None = None  # ISO date
+    # A time said vaguely ("tuần trước"), kept as said: no exact day is made up for it.
+    when_said: str | None = None
     when_answered: bool = False
     when_guess: str | None = None
     evidence: int = 0
@@ -57,6 +63,8 @@ class ReportDraft:
         known.setdefault("owner", "")
         known.setdefault("channel", str(known["owner"]).split(":", 1)[0])
         known.setdefault("photos", False)
+        # Drafts from before consent was a step of the flow were all written after it.
+        known.setdefault("consented", True)
         if "amount" in data and "amount_answered" not in data:
             known["amount_answered"] = True
         if "when" in data and "when_answered" not in data:

@@ -9,21 +9,25 @@ from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
 def menu_buttons(content: Content) -> tuple[tuple[Button, ...], ...]:
     label = content.raw
-    return rows(
-        nav(label("buttons.rules"), "/canhgiac"),
-        nav(label("buttons.scams"), "/thudoan"),
-        nav(label("buttons.lookup"), "/kiemtra"),
-        nav(label("buttons.report"), "/totgiac"),
-        nav(label("buttons.track"), "/theodoi"),
-        nav(label("buttons.quiz"), "/cauhoi"),
-        nav(label("buttons.subscribe"), "/dangky"),
-        nav(label("buttons.help"), "/trogiup"),
-        per_row=2,
+    # The check's label is said in full words (elderly residents): a row of its own.
+    return (
+        (nav(label("buttons.rules"), "/canhgiac"), nav(label("buttons.scams"), "/thudoan")),
+        (nav(label("buttons.lookup"), "/kiemtra"),),
+        (nav(label("buttons.report"), "/totgiac"), nav(label("buttons.track"), "/theodoi")),
+        (nav(label("buttons.quiz"), "/cauhoi"), nav(label("buttons.subscribe"), "/dangky")),
+        (nav(label("buttons.help"), "/trogiup"),),
     )
 
 
-def menu_reply(content: Content, text: str | None = None) -> Reply:
-    return Reply(text or content.text("menu.pick"), menu_buttons(content))
+def menu_reply(content: Content, text: str | None = None, full: bool = False) -> Reply:
+    """A reply that leaves the resident at the menu: the whole menu where it helps (asked
+    for, or a journey just finished), else one button back to it (eight options after
+    every answer are a wall on Zalo, where they become a numbered list)."""
+    if full:
+        return Reply(text or content.text("menu.pick"), menu_buttons(content))
+    return Reply(
+        text or content.text("menu.pick"), rows(nav(content.raw("buttons.menu"), "/start"))
+    )
 
 
 def hotline_lines(content: Content, urgent_only: bool = False) -> Markup:
@@ -44,9 +48,9 @@ def hotline_lines(content: Content, urgent_only: bool = False) -> Markup:
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     welcome = ctx.content.text("menu.welcome", ward=ctx.content.hotlines["ward_name"])
-    return state, [menu_reply(ctx.content, welcome)]
+    return state, [menu_reply(ctx.content, welcome, full=True)]
 
 
 def show_help(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     text = ctx.content.text("help.text", hotlines=hotline_lines(ctx.content))
-    return state, [menu_reply(ctx.content, text)]
+    return state, [menu_reply(ctx.content, text, full=True)]

@@ -31,6 +31,8 @@ def after_report(ctx: Context, draft: ReportDraft, code: str | None = None) -> s
     account = ", ".join(_account(content, i) for i in receiving) or none
     day = content.text("money.unknown_day")
     when = date.fromisoformat(draft.when).strftime("%d/%m/%Y") if draft.when else day
+    if not draft.when and draft.when_said:
+        when = draft.when_said  # as they said it ("tuần trước"): no day is made up
     script = content.text(
         "money.script",
         amount=format_amount(draft.amount),

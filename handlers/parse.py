@@ -130,6 +130,29 @@ def parse_day(text: str, today: date) -> date:
     raise DateError("invalid")
 
 
+# Times said without a day ("tuần trước", "mấy hôm trước", "2 tháng trước", "đầu tháng"):
+# kept as said, never turned into a made-up day.
+_VAGUE = re.compile(
+    r"^(?:khoang |tam |cach day )?(?:"
+    r"(?:\d{1,2}|mot|hai|ba|bon|nam|vai|may|mot vai) ?(?:tuan|thang|nam) ?(?:truoc|qua|roi|nay)?"
+    r"|(?:tuan|thang|nam) (?:truoc|roi|ngoai)"
+    r"|(?:may|vai|mot vai|mot so) (?:hom|ngay|bua)(?: truoc| nay| roi| qua)?"
+    r"|(?:hom|bua|dao|thoi gian) truoc"
+    r"|(?:dau|giua|cuoi) (?:tuan|thang|nam)(?: nay| truoc| roi| ngoai)?"
+    r"|(?:tuan|thang|nam) nay|gan day|lau roi|moi day|hoi truoc|truoc tet|sau tet"
+    r")(?: (?:a|ay|thi phai|roi))?$"
+)
+VAGUE_MAX = 60
+
+
+def vague_time(text: str) -> str | None:
+    """A time said without a day ("tuần trước"), as they said it; None for anything else."""
+    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
+    if _VAGUE.match(folded):
+        return " ".join(text.split())[:VAGUE_MAX]
+    return None
+
+
 _CODE = re.compile(rf"^[{RECEIPT_ALPHABET}]{{8}}$")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from db.models import Report
+from db.outbox import Message
 
 POLICE = "police"  # the outbox channel and recipient of the police chat
 CARD, NOTE, ALBUM = "report_card", "police_note", "evidence_album"
@@ -15,19 +16,19 @@ CARD, NOTE, ALBUM = "report_card", "police_note", "evidence_album"
 URGENT, ROUTINE = -10, 5
 
 
-def card(report: Report) -> dict[str, Any]:
+def card(report: Report) -> Message:
     """Post the report's card, or refresh it where it already is. A refresh waiting to be
     sent already shows the latest state when it goes, so another is not queued."""
     first = report.urgent and report.card_message_id is None
     return _row(CARD, {"report_id": report.id}, report, URGENT if first else ROUTINE, True)
 
 
-def note(text: str, report: Report | None = None, urgent: bool = False) -> dict[str, Any]:
+def note(text: str, report: Report | None = None, urgent: bool = False) -> Message:
     """A message in the police chat; under its report's card when there is one."""
     return _row(NOTE, {"text": text}, report, URGENT if urgent else ROUTINE)
 
 
-def album(report: Report, evidence_ids: list[int] | None = None) -> dict[str, Any]:
+def album(report: Report, evidence_ids: list[int] | None = None) -> Message:
     """The report's evidence photos under its card: all of them, or the ones just added."""
     payload: dict[str, Any] = {"report_id": report.id}
     if evidence_ids is not None:
@@ -41,13 +42,6 @@ def _row(
     report: Report | None,
     priority: int,
     coalesce: bool = False,
-) -> dict[str, Any]:
-    return {
-        "coalesce": coalesce,
-        "channel": POLICE,
-        "recipient": POLICE,
-        "kind": kind,
-        "payload": payload,
-        "report_id": report.id if report else None,
-        "priority": priority,
-    }
+) -> Message:
+    report_id = report.id if report else None
+    return Message(POLICE, POLICE, kind, payload, report_id, priority, coalesce)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db import residents
+from db import reports, residents
 from handlers.flow import Answer, Flow, choice, enter, rows, stay
 from handlers.menu import menu_reply
 from handlers.types import Context, Incoming, Outcome, Reply, State
@@ -14,16 +14,23 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     resident = residents.find(ctx.session, msg.channel, msg.user_id)
     if resident is None and state.draft is None:
         return state, [menu_reply(ctx.content, ctx.content.text("privacy.nothing"))]
-    state, replies = enter(ctx, state, FLOW, "confirm")
+    # Open urgent reports: the police may need to reach this resident, who is told so first.
+    mine = reports.of_resident(ctx.session, resident.id, 50) if resident and resident.id else []
+    urgent = [r.receipt_code for r in mine if r.urgent and r.status in reports.OPEN]
+    state, _ = enter(ctx, state, FLOW, "confirm")
     state.data["user"] = [msg.channel, msg.user_id]
-    return state, replies
+    state.data["urgent"] = urgent
+    return state, prompt_confirm(ctx, state)
 
 
 def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
+    text = ctx.content.text("privacy.explain")
+    if urgent := state.data.get("urgent"):
+        text = ctx.content.text("privacy.urgent_open", codes=", ".join(urgent)) + "\n\n" + text
     return [
         Reply(
-            ctx.content.text("privacy.explain"),
+            text,
             rows(
                 choice(state, "erase", label("buttons.confirm_delete")),
                 choice(state, "keep", label("buttons.keep")),
@@ -35,15 +42,15 @@ def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
 @FLOW.step("confirm", can_go_back=False)
 def confirm(ctx: Context, state: State, answer: Answer) -> Outcome:
     if answer.value == "keep":
-        return _fresh(state), [menu_reply(ctx.content, ctx.content.text("privacy.kept"))]
+        kept = ctx.content.text("privacy.kept")
+        return _fresh(state), [menu_reply(ctx.content, kept, full=True)]
     if answer.value != "erase":
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
     channel, user_id = state.data["user"]
-    resident = residents.find(ctx.session, channel, user_id)
-    if resident is not None:
-        # Also drops the photos of a half-written report (keyed by the same owner).
-        residents.erase(ctx.session, resident, f"{channel}:{user_id}")
-    return _fresh(state), [menu_reply(ctx.content, ctx.content.text("privacy.done"))]
+    # The conversation row goes too: the state returned here is never saved, and the
+    # farewell reply is deleted once sent (db/outbox.mark_sent).
+    residents.forget(ctx.session, channel, user_id)
+    return _fresh(state), [menu_reply(ctx.content, ctx.content.text("privacy.done"), full=True)]
 
 
 def _fresh(state: State) -> State:

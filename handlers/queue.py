@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from db import officers, reports
 from db.clock import to_vietnam
 from db.models import Officer, Report
-from handlers import triage
+from handlers import card, triage
 from handlers.flow import nav, rows
 from handlers.parse import format_amount, parse_receipt_code
 from handlers.report import type_label
@@ -77,7 +77,7 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     report = reports.by_code(ctx.session, code) if code else None
     if report is None:
         return state, [Reply(ctx.content.text("track.not_found", code=arg or "?"))]
-    return state, [triage.card(ctx.session, ctx.content, report, whole=True)]
+    return state, [card.card(ctx.session, ctx.content, report, whole=True)]
 
 
 def figures(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:

@@ -3,7 +3,9 @@
 The questions are asked in the order of ORDER: after each answer the flow goes to the first
 question still needed (NEEDED says when each is). An urgent report (someone held or
 trafficked) is saved and the police paged as soon as the victim's whereabouts are known; the
-questions after that add to the saved report."""
+first thing asked after that is a phone to call back, and the rest adds to the saved report.
+Someone who may be in distress is asked the urgent question before anything else, and the
+data notice they agree to is one line (the whole notice one tap away)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from db import reports, residents
 from db.clock import to_vietnam
 from db.identifiers import ParsedIdentifier, bank_account, phone
 from db.models import Report
-from handlers import money, police
+from db.outbox import Message
+from handlers import money, notify, police
 from handlers.draft import ReportDraft
 from handlers.evidence import keep as keep_evidence
 from handlers.extract import extract, find_bank
@@ -31,17 +34,24 @@ from handlers.parse import (
     parse_amount,
     parse_day,
     substance,
+    vague_time,
 )
-from handlers.signals import mentions_held
+from handlers.signals import guess_type, mentions_held
 from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
 PURPOSE = "report"
+# State.data keys: the bare number typed at the money or date question, and what the same
+# number meant on that screen's numbered options (offered at the same place on the check).
+TYPED, ALTERNATIVE = "typed", "alternative"
 FORWARDED = "fwd"  # deep-link argument and memory key for a forwarded scam message
 TOLD = "told"  # memory key: what the resident wrote at the menu (distress, money lost)
 URGENT_START = "khan"  # deep-link argument: a report that is urgent from the start
 TOLD_START = "ke"  # deep-link argument: a report whose story is what they wrote at the menu
 TRAFFICKING, OTHER = "trafficking", "other"
 MIN_ACCOUNT, MIN_VICTIM = 15, 5
+# A story typed at the type step, shorter than MIN_ACCOUNT, is kept when it says something
+# the flow can use (a trick's words, someone held, a number or link, a sum) and has this much.
+MIN_STORY = 4
 # A bare number at the money question: below this it is taken as millions (2 → 2 triệu),
 # below BARE_THOUSANDS as thousands (500 → 500 nghìn), and the resident is asked to confirm.
 BARE_MILLIONS, BARE_THOUSANDS = 100, 1000
@@ -65,32 +75,38 @@ def _yes_or_no(answer: Answer) -> str | None:
 
 # The questions, in the order a resident meets them.
 ORDER = (
+    "urgent_check",  # words in their story may mean someone is held: asked before all else
+    "consent",  # one line when someone may be in danger, the whole notice otherwise
+    "type_guess",  # "your story sounds like: …, right?"
     "type",
-    "victim",
+    "victim",  # urgent: where the victim is; with that answer the report is saved
+    "callback",  # urgent and saved: a phone for the police to call back, at once
+    "phone",
     "account",
-    "urgent_check",
     "bank",
     "identifiers",
     "amount",
     "when",
     "evidence",
     "contact",
-    "phone",
     "confirm",
 )
 # When each question is still needed, from what the draft holds.
 NEEDED: dict[str, Callable[[ReportDraft], bool]] = {
+    "urgent_check": lambda d: d.held_words and not d.urgent and not d.urgent_asked,
+    "consent": lambda d: not d.consented,
+    "type_guess": lambda d: d.type is None and bool(d.type_guess),
     "type": lambda d: d.type is None,
     "victim": lambda d: d.urgent and d.victim is None,
+    "callback": lambda d: d.report_id is not None and d.anonymous is None,
+    "phone": lambda d: d.anonymous is False and d.phone is None,
     "account": lambda d: d.account is None,
-    "urgent_check": lambda d: d.held_words and not d.urgent and not d.urgent_asked,
     "bank": lambda d: bool(d.pending),
     "identifiers": lambda d: not d.identifiers_done,
     "amount": lambda d: not d.amount_answered,
     "when": lambda d: not d.when_answered,
     "evidence": lambda d: d.photos and not d.evidence_done,
     "contact": lambda d: d.anonymous is None,
-    "phone": lambda d: d.anonymous is False and d.phone is None,
     "confirm": lambda d: True,
 }
 
@@ -130,7 +146,7 @@ FLOW = Flow("report", on_cancel=_on_cancel, after_turn=_remember_place)
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
-    if state.draft and state.draft.type:
+    if state.draft and (state.draft.type or state.draft.account):
         return enter(ctx, state, FLOW, "resume")
     state.draft = draft = ReportDraft(
         owner=f"{msg.channel}:{msg.user_id}", channel=msg.channel, photos=msg.carries_photos
@@ -143,11 +159,12 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     if arg == URGENT_START:
         draft.type, draft.urgent = TRAFFICKING, True
     resident = residents.find(ctx.session, msg.channel, msg.user_id)
-    if resident and residents.has_consented(ctx.session, resident, PURPOSE, CONSENT_VERSION):
-        state.flow, state.step, state.trail, state.data = FLOW.name, None, [], {}
-        state.seq += 1
-        return _advance(ctx, state)
-    return enter(ctx, state, FLOW, "consent")
+    draft.consented = bool(
+        resident and residents.has_consented(ctx.session, resident, PURPOSE, CONSENT_VERSION)
+    )
+    state.flow, state.step, state.trail, state.data = FLOW.name, None, [], {}
+    state.seq += 1
+    return _advance(ctx, state)
 
 
 def _draft(state: State) -> ReportDraft:
@@ -163,11 +180,13 @@ def _advance(ctx: Context, state: State, before: list[Reply] | None = None) -> O
     replies = list(before or [])
     if draft.report_id is not None:
         _amend(ctx, draft)
-    elif draft.urgent and draft.victim is not None:
+    elif draft.urgent and draft.victim is not None and draft.consented:
         replies += _save(ctx, state)  # urgent reports are always saved: no limit applies
     step = next(name for name in ORDER if NEEDED[name](draft))
     if step == "amount" and draft.amount_guess is not None:
         step = "amount_check"  # the story named a sum: "5.000.000 đ, đúng không?"
+        for key in (TYPED, ALTERNATIVE):  # not a number they typed: no other reading
+            state.data.pop(key, None)
     # The bank question is a detour of the identifiers step: "back" never lands on it.
     remember = "bank" not in (step, state.step)
     return goto(ctx, state, FLOW, step, before=replies, remember=remember)
@@ -194,31 +213,43 @@ def _ask(
 # --- consent and resume ---------------------------------------------------------------
 
 
+def _in_distress(draft: ReportDraft) -> bool:
+    """Someone may be in danger: the report is urgent, or their words may mean it."""
+    return draft.urgent or draft.held_words
+
+
 def prompt_consent(ctx: Context, state: State) -> list[Reply]:
+    """The data notice: in distress one line, with the whole notice one tap away."""
     label = ctx.content.raw
-    return [
-        Reply(
-            ctx.content.text("report.consent"),
-            rows(
-                choice(state, "agree", label("buttons.agree")),
-                choice(state, "disagree", label("buttons.disagree")),
-                per_row=2,
-            ),
-        )
-    ]
+    short = _in_distress(_draft(state)) and not state.data.get("consent_full")
+    options = [choice(state, "agree", label("buttons.agree"))]
+    if short:
+        options.append(choice(state, "full", label("buttons.consent_full")))
+    options.append(choice(state, "disagree", label("buttons.disagree")))
+    key = "report.consent_short" if short else "report.consent"
+    return [Reply(ctx.content.text(key), rows(*options))]
 
 
-@FLOW.step("consent")
+@FLOW.step("consent", can_go_back=False)
 def consent(ctx: Context, state: State, answer: Answer) -> Outcome:
+    draft = _draft(state)
+    if answer.value == "full":
+        state.data["consent_full"] = True
+        return state, prompt_consent(ctx, state)
     if answer.value == "disagree":
         state.draft = None
         finish(state)
-        return state, [menu_reply(ctx.content, ctx.content.text("report.consent_declined"))]
+        declined = ctx.content.text("report.consent_declined")
+        if _in_distress(draft):  # nothing is kept: the hotlines are what is left to give
+            declined += "\n" + hotline_lines(ctx.content, urgent_only=True).markup
+        return state, [menu_reply(ctx.content, declined, full=True)]
     if answer.value != "agree":
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
-    channel, user_id = _draft(state).owner.split(":", 1)
+    channel, user_id = draft.owner.split(":", 1)
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
     residents.record_consent(ctx.session, resident, PURPOSE, CONSENT_VERSION, ctx.now)
+    draft.consented = True
+    state.data.pop("consent_full", None)
     state.step = None  # consent is not a step to come back to
     return _advance(ctx, state)
 
@@ -267,7 +298,7 @@ def discard(ctx: Context, state: State, answer: Answer) -> Outcome:
     if answer.value == "discard":
         _on_cancel(ctx, state)
         finish(state)
-        return state, [menu_reply(ctx.content, ctx.content.text("common.cancelled"))]
+        return state, [menu_reply(ctx.content, ctx.content.text("common.cancelled"), full=True)]
     if answer.value == "keep":
         draft = _draft(state)
         state.trail = list(draft.trail)
@@ -323,16 +354,62 @@ def pick_type(ctx: Context, state: State, answer: Answer) -> Outcome:
     if answer.value in known:
         draft.type = answer.value
         state.data.pop("type_group", None)
-    elif substance(answer.text) >= MIN_ACCOUNT:
-        # They told what happened instead of choosing: keep it as the story, not ask again.
-        draft.type = TRAFFICKING if mentions_held(ctx.content, answer.text) else OTHER
-        draft.account = answer.text
+    elif _tells_something(ctx, answer.text):
+        # They told what happened instead of choosing: it is the story (not asked again),
+        # and what it sounds like is offered (someone held: the urgent question first).
+        draft.account = f"{draft.account}\n{answer.text}" if draft.account else answer.text
         _collect(ctx, draft, answer.text)
+        state.data.pop("type_group", None)
+        if not draft.held_words and not draft.type_guess:
+            kept = ctx.content.text("report.story_kept")
+            return state, [Reply(kept), *prompt_type(ctx, state)]
     else:
-        return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+        return stay(ctx, state, FLOW, ctx.content.text("report.type_or_story"))
     if draft.type == TRAFFICKING and not draft.urgent:
         draft.urgent = True
         return _advance(ctx, state, before=[_urgent_alert(ctx)])
+    return _advance(ctx, state)
+
+
+def _tells_something(ctx: Context, text: str) -> bool:
+    """A typed answer at the type step is a story when it is long enough to be one, or
+    short but names what the flow can use: a trick's words, someone held, a number, a sum."""
+    if substance(text) >= MIN_ACCOUNT:
+        return True
+    if substance(text) < MIN_STORY:
+        return False
+    content = ctx.content
+    found = extract(content, text)
+    return bool(
+        guess_type(content, text)
+        or mentions_held(content, text)
+        or found.identifiers
+        or found.accounts_without_bank
+        or amount_in(text)
+    )
+
+
+def prompt_type_guess(ctx: Context, state: State) -> list[Reply]:
+    label = ctx.content.raw
+    guessed = type_label(ctx.content, _draft(state).type_guess or OTHER)
+    options = [
+        choice(state, "right", label("buttons.yes_right")),
+        choice(state, "other", label("buttons.other_kind")),
+    ]
+    return _ask(ctx, state, "report.ask_type_guess", options, back=False, type=guessed)
+
+
+@FLOW.step("type_guess", can_go_back=False)
+def type_guess(ctx: Context, state: State, answer: Answer) -> Outcome:
+    """'What you told sounds like: …, right?' Yes takes it; no shows the kinds to choose."""
+    draft = _draft(state)
+    said = answer.value or {"yes": "right", "no": "other"}.get(_yes_or_no(answer) or "")
+    if said == "right":
+        draft.type = draft.type_guess
+    elif said == "other":
+        draft.type_guess = ""  # not offered again
+    else:
+        return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
     return _advance(ctx, state)
 
 
@@ -408,6 +485,8 @@ def _collect(ctx: Context, draft: ReportDraft, text: str) -> bool:
     """Add what the text names to the draft; False if it named nothing. Words that may mean
     someone is held make the flow ask (once) rather than decide."""
     draft.held_words = draft.held_words or mentions_held(ctx.content, text)
+    if draft.type is None and draft.type_guess is None:
+        draft.type_guess = guess_type(ctx.content, text)  # offered for a yes, not decided
     if not draft.amount_answered and draft.amount_guess is None:
         draft.amount_guess = amount_in(text)  # "mất 5tr" in the story: asked back later
     found = extract(ctx.content, text)
@@ -513,6 +592,7 @@ def amount(ctx: Context, state: State, answer: Answer) -> Outcome:
     elif (number := _bare_number(answer.text)) and number < BARE_THOUSANDS:
         # "2" means 2 triệu far more often than 2 đồng: say what we understood, and ask.
         draft.amount_guess = number * (10**6 if number < BARE_MILLIONS else 10**3)
+        _note_typed(state, answer, number)
         return goto(ctx, state, FLOW, "amount_check", remember=False)
     else:
         try:
@@ -527,11 +607,13 @@ def prompt_amount_check(ctx: Context, state: State) -> list[Reply]:
     return _check_guess(ctx, state, "report.amount_guess", amount=_guess_amount(state))
 
 
-@FLOW.step("amount_check", can_go_back=False)
+@FLOW.step("amount_check")
 def amount_check(ctx: Context, state: State, answer: Answer) -> Outcome:
-    """'Bạn mất 2.000.000 đ, đúng không?': a choice, so a number here picks an option."""
+    """'Bạn mất 2.000.000 đ, đúng không?': a choice, so a number here picks an option; the
+    number they typed stands at the place of what it meant on the money question's screen."""
     draft = _draft(state)
-    value = answer.value or {"yes": "right", "no": "again"}.get(_yes_or_no(answer) or "")
+    value = _check_value(state, answer)
+    state.data.pop(ALTERNATIVE, None)
     if value == "again":
         draft.amount_guess = None
         return goto(ctx, state, FLOW, "amount", remember=False)
@@ -539,6 +621,8 @@ def amount_check(ctx: Context, state: State, answer: Answer) -> Outcome:
         draft.amount = draft.amount_guess if value == "right" else None
         draft.amount_answered, draft.amount_guess = True, None
         return _advance(ctx, state)
+    if value == "zero":  # the money question's own option, read the other way
+        return amount(ctx, state, Answer(answer.text, value))
     return amount(ctx, state, answer)  # they typed the amount again, with its unit
 
 
@@ -546,14 +630,58 @@ def _guess_amount(state: State) -> str:
     return format_amount(_draft(state).amount_guess or 0)
 
 
+def _note_typed(state: State, answer: Answer, number: int) -> None:
+    """Remember the bare number, and what it picks on the screen it was typed at (where
+    options are numbered): the check offers that reading at the same number."""
+    state.data[TYPED] = number
+    state.data.pop(ALTERNATIVE, None)
+    shown = state.choices
+    if answer.message is not None and answer.message.numbered_choices and number <= len(shown):
+        label, payload = shown[number - 1]
+        own = f"{state.seq}:{state.step}:"  # an option of this question (not a menu link)
+        if payload.startswith(own):
+            state.data[ALTERNATIVE] = [number, label, payload.removeprefix(own)]
+
+
+def _check_value(state: State, answer: Answer) -> str | None:
+    """What an answer at a check chose: a button, a typed yes or no, or the same bare number
+    typed again where the check shows no option of that number (so it cannot loop)."""
+    if answer.value:
+        return answer.value
+    said = _yes_or_no(answer)
+    if said:
+        return {"yes": "right", "no": "again"}[said]
+    typed = state.data.get(TYPED)
+    if typed and _bare_number(answer.text) == typed:
+        return "right"
+    return None
+
+
 def _check_guess(ctx: Context, state: State, key: str, **values: str) -> list[Reply]:
+    """'…, đúng không?' with Đúng, Nhập lại, Bỏ qua, Hủy. A bare number typed on a numbered
+    screen may have meant that screen's option: it is offered here at the same number, so
+    typing the number again picks it instead of asking the same question again; without
+    one, the check shows no more options than the question did (the same number again
+    confirms)."""
     label = ctx.content.raw
-    options = [
+    base = [
         choice(state, "right", label("buttons.yes_right")),
         choice(state, "again", label("buttons.type_again")),
         choice(state, "skip", label("buttons.skip")),
+        choice(state, "cancel", label("buttons.cancel")),
     ]
-    return [Reply(ctx.content.text(key, **values), (*rows(*options), _controls(ctx, state, False)))]
+    alternative = state.data.get(ALTERNATIVE)
+    if alternative:
+        number, alt_label, value = alternative
+        spare = [b for b in base if not b.payload.endswith(f":{value}")]
+        if len(spare) < number - 1:  # enough options before it: going back fills a place
+            spare.insert(len(spare) - 1, choice(state, "back", label("buttons.back")))
+        base = [*spare[: number - 1], choice(state, value, alt_label), *spare[number - 1 :]]
+    text = ctx.content.text(key, **values)
+    if alternative:
+        hint = ctx.content.text("report.check_other_reading", label=alt_label, number=number)
+        text += "\n" + hint
+    return [Reply(text, rows(*base))]
 
 
 def prompt_when(ctx: Context, state: State) -> list[Reply]:
@@ -574,13 +702,17 @@ def when(ctx: Context, state: State, answer: Answer) -> Outcome:
         draft.when = None
     elif answer.value in ("today", "yesterday"):
         draft.when = (today - timedelta(days=answer.value == "yesterday")).isoformat()
+        draft.when_said = None
     elif (day := _bare_number(answer.text)) and day <= 31:
         # A bare day of the month: this month's, or last month's if it has not come yet.
         draft.when_guess = _day_of_month(today, day).isoformat()
+        _note_typed(state, answer, day)
         return goto(ctx, state, FLOW, "when_check", remember=False)
+    elif said := vague_time(answer.text):
+        draft.when, draft.when_said = None, said  # kept as said: no day is made up
     else:
         try:
-            draft.when = parse_day(answer.text, today).isoformat()
+            draft.when, draft.when_said = parse_day(answer.text, today).isoformat(), None
         except DateError as error:
             key = {"future": "when_future", "old": "when_too_old"}.get(str(error), "when_invalid")
             return stay(ctx, state, FLOW, ctx.content.text(f"report.{key}"))
@@ -594,17 +726,21 @@ def prompt_when_check(ctx: Context, state: State) -> list[Reply]:
     return _check_guess(ctx, state, "report.when_guess", day=day)
 
 
-@FLOW.step("when_check", can_go_back=False)
+@FLOW.step("when_check")
 def when_check(ctx: Context, state: State, answer: Answer) -> Outcome:
     draft = _draft(state)
-    value = answer.value or {"yes": "right", "no": "again"}.get(_yes_or_no(answer) or "")
+    value = _check_value(state, answer)
+    state.data.pop(ALTERNATIVE, None)
     if value == "again":
         draft.when_guess = None
         return goto(ctx, state, FLOW, "when", remember=False)
     if value in ("right", "skip"):
         draft.when = draft.when_guess if value == "right" else None
+        draft.when_said = None
         draft.when_answered, draft.when_guess = True, None
         return _advance(ctx, state)
+    if value in ("today", "yesterday"):  # the date question's own options, read the other way
+        return when(ctx, state, Answer(answer.text, value))
     return when(ctx, state, answer)
 
 
@@ -688,6 +824,22 @@ def contact(ctx: Context, state: State, answer: Answer) -> Outcome:
     return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
 
 
+def prompt_callback(ctx: Context, state: State) -> list[Reply]:
+    label = ctx.content.raw
+    options = [
+        choice(state, "phone", label("buttons.leave_phone")),
+        choice(state, "anonymous", label("buttons.no_callback")),
+    ]
+    return _ask(ctx, state, "report.ask_callback", options, back=False)
+
+
+@FLOW.step("callback", can_go_back=False)
+def callback(ctx: Context, state: State, answer: Answer) -> Outcome:
+    """Right after an urgent report is saved: a phone for the police to call back (the
+    police may need the reporter before the rest of the story is told)."""
+    return contact(ctx, state, answer)
+
+
 def prompt_phone(ctx: Context, state: State) -> list[Reply]:
     return _ask(ctx, state, "report.ask_phone")
 
@@ -707,20 +859,31 @@ def _take_phone(ctx: Context, state: State, answer: Answer) -> Outcome:
 def prompt_confirm(ctx: Context, state: State) -> list[Reply]:
     content, draft = ctx.content, _draft(state)
     none = content.text("report.summary_none")
+    not_given = content.text("report.summary_not_given")
     named = ", ".join(_identifier_text(content, i) for i in draft.identifiers) or none
+    if draft.amount:
+        amount = format_amount(draft.amount)
+    else:
+        amount = content.text(
+            "report.summary_no_loss" if draft.amount == 0 else "report.summary_not_given"
+        )
+    evidence = ""
+    if draft.photos:
+        key = "report.summary_photos" if draft.evidence else "report.summary_no_photos"
+        evidence = content.text(key, count=draft.evidence)
     text = content.text(
         "report.summary_saved" if draft.report_id else "report.summary",
         code=draft.receipt_code or "",
         type=type_label(content, draft.type or OTHER),
         urgent=Markup(content.text("report.summary_urgent") if draft.urgent else ""),
-        account=draft.account or none,
+        account=draft.account or not_given,
         victim=Markup(
             content.text("report.summary_victim", victim=draft.victim) if draft.victim else ""
         ),
         identifiers=named,
-        amount=format_amount(draft.amount) if draft.amount is not None else none,
-        when=date.fromisoformat(draft.when).strftime("%d/%m/%Y") if draft.when else none,
-        evidence=str(draft.evidence) if draft.photos else none,
+        amount=amount,
+        when=Markup(_when_text(content, draft) or not_given),
+        evidence=Markup(evidence),
         contact=draft.phone or content.text("report.summary_anonymous"),
     )
     label = "buttons.finish_saved" if draft.report_id else "buttons.submit"
@@ -736,7 +899,7 @@ def confirm(ctx: Context, state: State, answer: Answer) -> Outcome:
     if draft.report_id is not None:  # urgent, saved earlier: what was added is already in
         _amend(ctx, draft)
         done = ctx.content.text("report.updated", code=draft.receipt_code)
-        replies = [menu_reply(ctx.content, done + money.after_report(ctx, draft))]
+        replies = [menu_reply(ctx.content, done + money.after_report(ctx, draft), full=True)]
         state.draft = None
         finish(state)
         return state, replies
@@ -760,7 +923,7 @@ def _save(ctx: Context, state: State) -> list[Reply]:
         state.draft = None
         finish(state)
         linked = ctx.content.text("report.linked_duplicate", code=same.receipt_code)
-        return [menu_reply(ctx.content, linked)]
+        return [menu_reply(ctx.content, linked, full=True)]
     if len(recent) >= ctx.limits.reports_per_day and not draft.urgent:
         limit = ctx.limits.reports_per_day
         return stay(ctx, state, FLOW, ctx.content.text("report.limit_reached", limit=limit))[1]
@@ -772,7 +935,7 @@ def _save(ctx: Context, state: State) -> list[Reply]:
         ack_within=_ack_within(ctx, draft.urgent),
         resolve_within=timedelta(days=ctx.limits.resolve_days),
     )
-    ctx.effects.append(police.card(report))
+    ctx.effects.extend(_announce(ctx, report))
     if draft.evidence:
         ctx.effects.append(police.album(report))
     if draft.urgent:
@@ -780,10 +943,28 @@ def _save(ctx: Context, state: State) -> list[Reply]:
         saved = ctx.content.text("report.saved_urgent", code=report.receipt_code)
         return [Reply(saved)]
     saved = ctx.content.text("report.saved", code=report.receipt_code)
-    replies = [menu_reply(ctx.content, saved + money.after_report(ctx, draft, report.receipt_code))]
+    told = saved + money.after_report(ctx, draft, report.receipt_code)
+    replies = [menu_reply(ctx.content, told, full=True)]
     state.draft = None
     finish(state)
     return replies
+
+
+def _announce(ctx: Context, report: Report) -> list[Message]:
+    """A new report: its card, and a notice to every officer who works reports (on their
+    phone, Zalo or Telegram, as each chose; the police chat already shows the card)."""
+    key = "police.push_urgent" if report.urgent else "police.push_new"
+    said = Reply(
+        ctx.content.text(
+            "police.new_report_notice",
+            code=report.receipt_code,
+            type=type_label(ctx.content, report.scam_type),
+        )
+    )
+    title = ctx.content.text(key, code=report.receipt_code)
+    heard = notify.about_report(title, report, said, in_police_chat=True)
+    officers = notify.triage_officers(ctx.session)
+    return [police.card(report), *notify.to_all(ctx.session, officers, heard)]
 
 
 def _amend(ctx: Context, draft: ReportDraft) -> None:
@@ -798,6 +979,16 @@ def _amend(ctx: Context, draft: ReportDraft) -> None:
         ctx.effects.append(police.card(report))
 
 
+def _when_text(content: Content, draft: ReportDraft) -> str:
+    """The day, or the time as the resident said it ("tuần trước", marked as theirs);
+    empty when not given. Markup: user words are escaped here."""
+    if draft.when:
+        return date.fromisoformat(draft.when).strftime("%d/%m/%Y")
+    if draft.when_said:
+        return content.text("report.when_as_said", said=draft.when_said)
+    return ""
+
+
 def _ack_within(ctx: Context, urgent: bool) -> timedelta:
     if urgent:
         return timedelta(minutes=ctx.limits.urgent_ack_minutes)
@@ -805,10 +996,13 @@ def _ack_within(ctx: Context, urgent: bool) -> timedelta:
 
 
 def _to_report_draft(ctx: Context, draft: ReportDraft) -> reports.Draft:
+    account = draft.account or ctx.content.text("report.account_to_come")
+    if draft.when_said:  # a report has no field for a vague time: the story carries it
+        account += "\n" + ctx.content.raw("report.when_said_note").format(said=draft.when_said)
     return reports.Draft(
         channel=draft.channel,
         scam_type=draft.type or OTHER,
-        account=draft.account or ctx.content.text("report.account_to_come"),
+        account=account,
         consent_version=CONSENT_VERSION,
         urgent=draft.urgent,
         victim_info=draft.victim,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from db import reports
 from handlers import (
     awareness,
     broadcast,
@@ -42,7 +41,8 @@ def cancel(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     # Outside a flow, the only thing left to cancel is a report draft.
     owner = flow if flow is not None else report.FLOW
     said = owner.on_cancel(ctx, state) if owner.on_cancel is not None else None
-    return finish(state), [menu_reply(ctx.content, said or ctx.content.text("common.cancelled"))]
+    cancelled = said or ctx.content.text("common.cancelled")
+    return finish(state), [menu_reply(ctx.content, cancelled, full=True)]
 
 
 # Every command, once, in menu order. Deep links (/start <name>) reach the same entries.
@@ -79,6 +79,7 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "huybantin": broadcast.cancel,
     "moi": staff.invite,
     "dangnhap": staff.login,
+    "lienket": staff.link,
 }
 FLOWS: dict[str, Flow] = {
     f.name: f
@@ -178,15 +179,16 @@ def _idle(ctx: Context, state: State, msg: Incoming, text: str) -> Outcome:
     if signal in (Signal.HELD, Signal.MONEY_LOST, Signal.HELP, Signal.REPORT):
         state.memory[report.TOLD] = text  # the one-tap report starts from their words
         return state, [distress.reply(ctx.content, signal, text)]
-    # A receipt code can look like a number ("EH74-6878"): an existing code wins.
+    # A code with letters ("EH74-6878") is looked up as a code, throttled and answered alike
+    # whether it exists or not (it is never first checked, which would tell); digits alone
+    # are a number or an account (a code of digits only is tracked with /theodoi).
     code = parse_receipt_code(text)
-    if code and reports.by_code(ctx.session, code) is not None:
-        return track.by_code(ctx, state, msg, text)
-    verdict = lookup.answer_for(ctx, text)
+    has_letters = any(c.isalpha() for c in text)
+    if code and has_letters and any(c.isdigit() or c == "-" for c in text):
+        return track.by_code(ctx, state, msg, text)  # "asdf qwer" is no code
+    verdict = lookup.answer_for(ctx, text, f"{msg.channel}:{msg.user_id}")
     if verdict is not None:
         return state, verdict
-    if code and any(c.isdigit() or c == "-" for c in text):  # "asdf qwer" is no code
-        return track.by_code(ctx, state, msg, text)
     if signal in (Signal.SCAM, Signal.GREETING, Signal.THANKS):
         return state, [distress.reply(ctx.content, signal)]
-    return state, [menu_reply(ctx.content, ctx.content.text("common.not_understood"))]
+    return state, [menu_reply(ctx.content, ctx.content.text("common.not_understood"), full=True)]

@@ -46,6 +46,21 @@ def mentions_held(content: Content, text: str) -> bool:
     return _any(content, "abroad", words) and _any(content, "trouble", words)
 
 
+def guess_type(content: Content, text: str) -> str | None:
+    """The library's trick whose words (scams.yaml) a story uses most, the first listed on a
+    tie; None when no trick's words appear. A guess to offer, never a decision."""
+    words = _words(text)
+    best, most = None, 0
+    for scam in content.scams:
+        phrases, patterns = _compiled(tuple(scam.get("words", ())))
+        hits = sum(f" {p} " in words for p in phrases) + sum(
+            bool(p.search(words)) for p in patterns
+        )
+        if hits > most:
+            best, most = str(scam["id"]), hits
+    return best
+
+
 def _words(text: str) -> str:
     return f" {' '.join(re.sub(r'[^a-z0-9]+', ' ', fold(text)).split())} "
 

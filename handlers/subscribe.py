@@ -1,10 +1,12 @@
-"""Alert subscriptions: opting in (with an area, if the resident wants one) and out."""
+"""Alert subscriptions: opting in (with an area, if the resident wants one) and out; a
+resident already subscribed is shown their area and may change it or stop."""
 
 from __future__ import annotations
 
 from content import Markup
 from db import residents
-from handlers.flow import Answer, Flow, choice, enter, finish, stay
+from db.models import Resident
+from handlers.flow import Answer, Flow, choice, enter, finish, rows, stay
 from handlers.menu import menu_reply
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
@@ -13,9 +15,46 @@ ANY_AREA = "all"
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
-    state, replies = enter(ctx, state, FLOW, "area")
+    resident = residents.find(ctx.session, msg.channel, msg.user_id)
+    step = "manage" if resident is not None and resident.subscribed else "area"
+    state, replies = enter(ctx, state, FLOW, step)
     state.data["user"] = [msg.channel, msg.user_id]
+    if step == "manage":  # the prompt names their area: drawn again now the user is known
+        replies = prompt_manage(ctx, state)
     return state, replies
+
+
+def prompt_manage(ctx: Context, state: State) -> list[Reply]:
+    label = ctx.content.raw
+    channel, user_id = state.data.get("user") or ["", ""]
+    resident = residents.find(ctx.session, channel, user_id)
+    area = ctx.content.area(resident.area or "") if resident else None
+    suffix = (
+        ctx.content.text("subscribe.area_suffix", area=area["name"])
+        if area
+        else ctx.content.text("subscribe.all_areas_suffix")
+    )
+    options = rows(
+        choice(state, "change", label("buttons.change_area")),
+        choice(state, "stop", label("buttons.unsubscribe")),
+        choice(state, "keep", label("buttons.keep_subscription")),
+    )
+    return [Reply(ctx.content.text("subscribe.already", area=Markup(suffix)), options)]
+
+
+@FLOW.step("manage", can_go_back=False)
+def manage(ctx: Context, state: State, answer: Answer) -> Outcome:
+    if answer.value == "change":
+        state.step = "area"
+        return state, prompt_area(ctx, state)
+    if answer.value == "stop":
+        channel, user_id = state.data["user"]
+        finish(state)
+        return _unsubscribe(ctx, state, residents.find(ctx.session, channel, user_id))
+    if answer.value == "keep":
+        finish(state)
+        return state, [menu_reply(ctx.content, ctx.content.text("menu.pick"), full=True)]
+    return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
 
 
 def prompt_area(ctx: Context, state: State) -> list[Reply]:
@@ -37,11 +76,15 @@ def area(ctx: Context, state: State, answer: Answer) -> Outcome:
     resident.blocked = False
     suffix = ctx.content.text("subscribe.area_suffix", area=chosen["name"]) if chosen else ""
     finish(state)
-    return state, [menu_reply(ctx.content, ctx.content.text("subscribe.done", area=Markup(suffix)))]
+    done = ctx.content.text("subscribe.done", area=Markup(suffix))
+    return state, [menu_reply(ctx.content, done, full=True)]
 
 
 def stop(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
-    resident = residents.find(ctx.session, msg.channel, msg.user_id)
+    return _unsubscribe(ctx, state, residents.find(ctx.session, msg.channel, msg.user_id))
+
+
+def _unsubscribe(ctx: Context, state: State, resident: Resident | None) -> Outcome:
     if resident is None or not resident.subscribed:
         return state, [menu_reply(ctx.content, ctx.content.text("subscribe.not_subscribed"))]
     resident.subscribed = False

@@ -1,49 +1,25 @@
-"""Police triage as service functions: the tip card's content, the actions on a report, the
-relay between officers and reporters, escalation. Any channel (Telegram today, a web console
-later) renders the card and calls these; each checks the officer's role as it is now."""
+"""Police triage's rules as service functions: which actions a report offers now, who may do
+them, and what each does (the relay between officers and reporters, escalation). The Telegram
+card (handlers/card.py) and the console (bot/console/reports.py) both call these; each checks
+the officer's role as it is now."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from content import Content, Markup
-from db import identifiers, officers, outbox, reports
-from db.clock import to_vietnam
-from db.models import Identifier, Officer, Report, ReportEvent, Resident
-from handlers import police
+from content import Content
+from db import identifiers, officers, reports
+from db.models import Officer, Report, Resident
+from db.outbox import Message
+from handlers import notify, police
 from handlers.flow import nav, rows
-from handlers.parse import format_amount
 from handlers.report import type_label
-from handlers.types import Button, Reply
+from handlers.types import Reply
 
 CONFIRM, ASK, ESCALATE, REOPEN, DUPLICATE = "confirm", "ask", "escalate", "reopen", "dup"
-CARD_LIMIT = 4096  # Telegram's limit for one message, which the card must always fit
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much of each long part the card shows (/xem shows everything): characters of
-    the account, of the victim's whereabouts, of each identifier and history note, and how
-    many identifiers and history lines."""
-
-    account: int
-    victim: int
-    identifiers: int
-    identifier_chars: int
-    events: int
-    note_chars: int
-
-
-# Tried in turn until the card fits; the last fits whatever the report holds.
-BUDGETS = (
-    Budget(1500, 500, 10, 100, 10, 200),
-    Budget(600, 250, 5, 60, 5, 80),
-    Budget(150, 80, 3, 40, 2, 40),
-)
 
 
 @dataclass(frozen=True)
@@ -68,7 +44,8 @@ ACTIONS: dict[str, Action] = {
     "refer": Action(reports.REFERRED),
     "spam": Action(reports.SPAM, needs_note=True),
     ESCALATE: Action(None),
-    CONFIRM: Action(None, sources=(reports.ACCEPTED, reports.VERIFYING)),
+    # One identifier at a time, with a reason: a report also names the victim's own account.
+    CONFIRM: Action(None, sources=(reports.ACCEPTED, reports.VERIFYING), needs_note=True),
     REOPEN: Action(reports.VERIFYING, sources=reports.CLOSED, leads_only=True),
 }
 # The reporter is told of every decision but rubbish; these decisions carry the officer's
@@ -84,7 +61,7 @@ class Outcome:
 
     answer: str
     refused: bool = False
-    effects: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[Message] = field(default_factory=list)
 
 
 def offered(session: Session, report: Report, action: str) -> bool:
@@ -116,104 +93,6 @@ def refusal(
     return None
 
 
-def card(session: Session, content: Content, report: Report, whole: bool = False) -> Reply:
-    """The tip card: everything an officer needs to start, and the buttons for what's next,
-    cut to fit one message. `whole` gives every word and the full history (for /xem),
-    without buttons."""
-    assert report.id is not None
-    facts = _CardFacts(
-        identifiers=[
-            (_shown(content, i), identifiers.times_reported(session, i.id or 0, report.id))
-            for i in identifiers.of_report(session, report.id)
-        ],
-        events=list(
-            session.exec(
-                select(ReportEvent)
-                .where(ReportEvent.report_id == report.id)
-                .order_by(col(ReportEvent.id))
-            ).all()
-        ),
-        undelivered=outbox.undelivered(session, report.id, police.POLICE),
-    )
-    if whole:
-        return Reply(_card_text(content, report, facts, None))
-    for budget in BUDGETS:
-        text = _card_text(content, report, facts, budget)
-        if len(text) <= CARD_LIMIT:
-            break
-    buttons = [
-        Button(content.raw(f"police.actions.{action}"), f"t:{action}:{report.id}")
-        for action in ACTIONS
-        if offered(session, report, action)
-    ]
-    return Reply(text, rows(*buttons, per_row=2))
-
-
-@dataclass
-class _CardFacts:
-    """What a card shows beyond the report row: (identifier, times reported before), the
-    history, and notices that never reached the reporter."""
-
-    identifiers: list[tuple[str, int]]
-    events: list[ReportEvent]
-    undelivered: int
-
-
-def _card_text(content: Content, report: Report, facts: _CardFacts, budget: Budget | None) -> str:
-    """The card's words within `budget` (None: all of them)."""
-    none = content.text("report.summary_none")
-
-    def cut(text: str, limit: int) -> str:
-        return text if budget is None else _cut(text, limit)
-
-    listed = facts.identifiers if budget is None else facts.identifiers[: budget.identifiers]
-    named = [
-        content.text(
-            "police.identifier",
-            value=cut(value, budget.identifier_chars if budget else 0),
-            times=times,
-        )
-        for value, times in listed
-    ]
-    if len(listed) < len(facts.identifiers):
-        named.append(
-            content.text("police.more_identifiers", count=len(facts.identifiers) - len(listed))
-        )
-    shown = facts.events if budget is None else facts.events[-budget.events :]
-    history = [_event_line(content, e, budget.note_chars if budget else None) for e in shown]
-    if len(shown) < len(facts.events):
-        history.insert(
-            0, content.text("police.earlier_events", count=len(facts.events) - len(shown))
-        )
-    flags = ""
-    if report.urgent:
-        flags += content.text("police.urgent")
-    if report.escalated_at and report.status in reports.OPEN:
-        flags += content.text("police.escalated")
-    warning = (
-        content.text("police.undelivered", count=facts.undelivered) if facts.undelivered else ""
-    )
-    return content.text(
-        "police.card",
-        code=report.receipt_code,
-        urgent=Markup(flags),
-        type=type_label(content, report.scam_type),
-        created=_time(report.created_at),
-        when=report.occurred_on.strftime("%d/%m/%Y") if report.occurred_on else none,
-        amount=format_amount(report.amount_vnd) if report.amount_vnd else none,
-        identifiers=Markup("\n".join(named) or none),
-        account=cut(report.account, budget.account if budget else 0),
-        victim=cut(report.victim_info, budget.victim if budget else 0)
-        if report.victim_info
-        else none,
-        contact=report.contact_phone or content.text("report.summary_anonymous"),
-        due=_due(content, report),
-        status=content.text(f"status.{report.status}"),
-        undelivered=Markup(warning),
-        history=Markup("\n".join(history)),
-    )
-
-
 def act(
     session: Session,
     content: Content,
@@ -222,9 +101,11 @@ def act(
     action: str,
     now: datetime,
     note: str | None = None,
+    identifier_id: int | None = None,
 ) -> Outcome:
     """Do one card action for an officer, if their role and the report's status allow it
-    now. Actions that need words (a question, a reason) must be given `note`."""
+    now. Actions that need words (a question, a reason) must be given `note`; confirming,
+    the one identifier it confirms."""
     why_not = refusal(session, content, officer, report, action)
     if why_not:
         return Outcome(why_not, refused=True)
@@ -234,7 +115,7 @@ def act(
         raise ValueError(f"{action} needs a note")
     actor = _actor(officer)
     if action == CONFIRM:
-        return _confirm_identifiers(session, content, actor, report, now)
+        return _confirm(session, content, actor, report, identifier_id, note or "", now)
     if action == ESCALATE:
         effects = escalate(session, content, report, now, actor)
         return Outcome(content.text("police.escalated_done"), effects=effects)
@@ -278,22 +159,22 @@ def assign(
     else:
         reports.record(session, report, actor, "assign", now, note)
     report.claimed_by = officer.id
-    if officer.telegram_id is not None:
-        notice = Reply(
-            content.text("police.assigned_notice", code=report.receipt_code, lead=lead.name),
-            rows(nav(content.raw("police.view"), f"/xem {report.receipt_code}")),
-        )
-        effects.append(_message("telegram", str(officer.telegram_id), notice, report))
+    said = Reply(
+        content.text("police.assigned_notice", code=report.receipt_code, lead=lead.name),
+        rows(nav(content.raw("police.view"), f"/xem {report.receipt_code}")),
+    )
+    title = content.text("police.push_assigned", code=report.receipt_code)
+    effects += notify.to_officer(session, officer, notify.about_report(title, report, said))
     return Outcome(content.text("police.assigned", name=officer.name), effects=effects)
 
 
 def escalate(
     session: Session, content: Content, report: Report, now: datetime, actor: reports.Actor
-) -> list[dict[str, Any]]:
+) -> list[Message]:
     """Hand a report up to the leads: recorded, flagged on the card, each lead told."""
     report.escalated_at = now
     reports.record(session, report, actor, ESCALATE, now)
-    notice = Reply(
+    said = Reply(
         content.text(
             "police.escalation_notice",
             code=report.receipt_code,
@@ -303,17 +184,17 @@ def escalate(
         ),
         rows(nav(content.raw("police.view"), f"/xem {report.receipt_code}")),
     )
+    title = content.text("police.push_escalated", code=report.receipt_code)
     effects = [police.card(report)]
-    effects += [
-        _message("telegram", str(lead.telegram_id), notice, report)
-        for lead in officers.leads(session)
-    ]
+    effects += notify.to_all(
+        session, officers.leads(session), notify.about_report(title, report, said)
+    )
     return effects
 
 
 def add_info(
     session: Session, content: Content, report: Report, text: str, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[Message]:
     """The reporter's answer or addition: into the history, onto the card, and said in the
     police chat beside the card, under no name."""
     # The reporter appears to officers by this word, never by their account.
@@ -321,12 +202,27 @@ def add_info(
     reports.record(session, report, reporter, "info", now, text)
     report.updated_at = now
     said = content.text("police.reporter_added", code=report.receipt_code, text=text)
-    return [police.card(report), police.note(said, report)]
+    title = content.text("police.push_answer", code=report.receipt_code)
+    heard = notify.about_report(title, report, Reply(said), in_police_chat=True)
+    return [
+        police.card(report),
+        police.note(said, report),
+        *notify.to_all(session, _handlers(session, report), heard),
+    ]
+
+
+def _handlers(session: Session, report: Report) -> list[Officer]:
+    """Who hears of a report's news: the officer who holds it, or, unclaimed, everyone."""
+    holder = session.get(Officer, report.claimed_by) if report.claimed_by else None
+    if officers.may_triage(holder):
+        assert holder is not None
+        return [holder]
+    return notify.triage_officers(session)
 
 
 def add_photos(
     session: Session, content: Content, report: Report, evidence_ids: list[int], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[Message]:
     """Photos the reporter added later: noted in the history, and sent under the card."""
     note = content.text("police.reporter_photos", count=len(evidence_ids))
     return [*add_info(session, content, report, note, now), police.album(report, evidence_ids)]
@@ -354,19 +250,26 @@ def _ask(
     return Outcome(content.text(answer), effects=[police.card(report), *sent])
 
 
-def _confirm_identifiers(
-    session: Session, content: Content, actor: reports.Actor, report: Report, now: datetime
+def _confirm(
+    session: Session,
+    content: Content,
+    actor: reports.Actor,
+    report: Report,
+    identifier_id: int | None,
+    reason: str,
+    now: datetime,
 ) -> Outcome:
-    """The officer confirms the report's identifiers as scam: /kiemtra then says so."""
+    """The officer confirms one identifier the report names as a scammer's, with a reason:
+    /kiemtra then says so. The others stay as they are."""
     assert report.id is not None
-    named = identifiers.of_report(session, report.id, unconfirmed_only=True)
-    for identifier in named:
-        identifier.confirmed_scam, identifier.confirmed_at = True, now
-    note = ", ".join(i.display for i in named)
-    reports.record(session, report, actor, CONFIRM, now, note)
-    return Outcome(
-        content.text("police.confirmed", count=len(named)), effects=[police.card(report)]
-    )
+    named = {i.id: i for i in identifiers.of_report(session, report.id, unconfirmed_only=True)}
+    identifier = named.get(identifier_id)
+    if identifier is None:
+        return Outcome(content.text("police.stale"), refused=True)
+    identifiers.confirm(session, identifier, actor.officer_id, actor.label, reason, now, report.id)
+    reports.record(session, report, actor, CONFIRM, now, f"{identifier.display}: {reason}")
+    said = content.text("police.confirmed", value=identifier.display)
+    return Outcome(said, effects=[police.card(report)])
 
 
 def _status_notice(content: Content, report: Report, note: str | None) -> Reply:
@@ -380,48 +283,12 @@ def _status_notice(content: Content, report: Report, note: str | None) -> Reply:
     return Reply(text)
 
 
-def _to_reporter(
-    session: Session, content: Content, report: Report, reply: Reply
-) -> list[dict[str, Any]]:
+def _to_reporter(session: Session, content: Content, report: Report, reply: Reply) -> list[Message]:
     """A message for the reporter on the channel they used; none if they erased their data."""
     resident = session.get(Resident, report.resident_id) if report.resident_id else None
     if resident is None:
         return []
-    return [_message(resident.channel, resident.user_id, reply, report)]
-
-
-def _message(channel: str, recipient: str, reply: Reply, report: Report) -> dict[str, Any]:
-    return {
-        "channel": channel,
-        "recipient": recipient,
-        "kind": "reply",
-        "payload": reply.to_dict(),
-        "report_id": report.id,
-    }
-
-
-def _event_line(content: Content, event: ReportEvent, note_chars: int | None) -> str:
-    label = (
-        content.text(f"status.{event.to_status}")
-        if event.to_status
-        else content.text(f"police.event_{event.action}")
-    )
-    note = event.note or ""
-    return content.text(
-        "police.event",
-        at=_time(event.at),
-        actor=f"{event.actor} (#{event.officer_id})" if event.officer_id else event.actor,
-        status=label,
-        note=note if note_chars is None else _cut(note, note_chars),
-    )
-
-
-def _due(content: Content, report: Report) -> str:
-    if report.status == reports.NEW and report.ack_due_at:
-        return content.text("police.due_ack", at=_time(report.ack_due_at))
-    if report.status in reports.OPEN and report.resolve_due_at:
-        return content.text("police.due_resolve", at=_time(report.resolve_due_at))
-    return content.text("police.due_none")
+    return [Message(resident.channel, resident.user_id, "reply", reply.to_dict(), report.id)]
 
 
 def _actor(officer: Officer) -> reports.Actor:
@@ -432,14 +299,19 @@ def _name(officer: Officer) -> str:
     return f"{officer.name} (#{officer.id})"
 
 
-def _shown(content: Content, identifier: Identifier) -> str:
-    bank = content.bank(identifier.bank)
-    return f"{identifier.display} ({bank['name']})" if bank else identifier.display
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _time(moment: datetime) -> str:
-    return to_vietnam(moment).strftime("%H:%M %d/%m/%Y")
+def release(
+    session: Session, officer: Officer, actor: reports.Actor, now: datetime
+) -> list[Message]:
+    """An officer who no longer works reports (role changed, deactivated) lets go of the open
+    reports they held: back in the queue, the history says so, the cards are redrawn."""
+    held = session.exec(
+        select(Report).where(
+            col(Report.claimed_by) == officer.id, col(Report.status).in_(reports.OPEN)
+        )
+    ).all()
+    effects = []
+    for report in held:
+        report.claimed_by = None
+        reports.record(session, report, actor, "release", now, _name(officer))
+        effects.append(police.card(report))
+    return effects

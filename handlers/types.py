@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from content import Content
+from db.outbox import Message
 from handlers.draft import ReportDraft
 
 
@@ -112,6 +113,12 @@ class Limits:
     max_text: int = 4000
     reports_per_day: int = 10
     code_lookups_per_hour: int = 10
+    # /kiemtra: look-ups one resident may make per hour (against scraping), different
+    # residents needed before reports are mentioned (against poisoning), and the age after
+    # which a police confirmation is told with its date (numbers change hands).
+    identifier_lookups_per_hour: int = 30
+    min_reporters: int = 2
+    confirmation_review_days: int = 180
     evidence_max_bytes: int = 10 * 1024 * 1024
     evidence_per_report: int = 10
     identifiers_per_report: int = 20
@@ -129,7 +136,7 @@ class Context:
     now: datetime  # aware UTC
     limits: Limits
     # Messages for others (police, other residents), written to the outbox with the turn.
-    effects: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[Message] = field(default_factory=list)
 
 
 Outcome = tuple[State, list[Reply]]
