@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, db: Database, content: Content) -> int:
                 found = _get(session, args.id)
                 broadcasts.approve(session, found, _operator(content), now)
                 for effect in alerts.decided(session, content, found):
-                    outbox.enqueue(session, now=now, **effect)
+                    outbox.enqueue(session, effect, now)
                 print(f"approved #{found.id}; sends at {alerts.when(found.send_at)}")
             elif args.action == "cancel":
                 found = _get(session, args.id)
@@ -112,7 +112,7 @@ def _create(
         link_label=args.link_label,
     )
     for effect in alerts.submitted(session, content, made):
-        outbox.enqueue(session, now=now, **effect)
+        outbox.enqueue(session, effect, now)
     return made
 
 

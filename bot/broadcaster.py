@@ -156,7 +156,7 @@ class Broadcaster:
                 self._broadcasts.pop(broadcast.id or 0, None)
                 if self.content is not None:  # the author is told, with the counts
                     for effect in alerts.finished(session, self.content, broadcast):
-                        outbox.enqueue(session, now=now, **effect)
+                        outbox.enqueue(session, effect, now)
 
     async def _send(self, row: Delivery) -> None:
         assert row.id is not None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import broadcast_cli, officer_cli, updates_cli
+from bot import broadcast_cli, officer_cli, privacy_cli, report_cli, updates_cli
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
 from db.engine import Database
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     officer_cli.add_arguments(commands)
     broadcast_cli.add_arguments(commands)
     updates_cli.add_arguments(commands)
+    privacy_cli.add_arguments(commands)
+    report_cli.add_arguments(commands)
     jobs = commands.add_parser("jobs", help="scheduled work (reminders, escalation, digest)")
     tick = jobs.add_subparsers(dest="action", required=True).add_parser(
         "tick", help="do whatever is due now, once (e.g. from cron when the bot is not running)"
@@ -62,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     pace = benches.add_parser("broadcast", help="one alert to many, at a rate, and a SIGKILL")
     pace.add_argument("--recipients", type=int, default=10_000)
     pace.add_argument("--rate", type=float, default=1000, help="the platform's limit, msg/s")
+    console = benches.add_parser("console", help="the web console's pages over many reports")
+    console.add_argument("--reports", type=int, default=1_000_000, help="reports to fill")
+    console.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    console.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a SQLite file under /tmp, kept; a scratch PostgreSQL URL is filled once",
+    )
+    console.add_argument(
+        "--refill", action="store_true", help="fill again even if the database was filled before"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -77,9 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         return _bench(args)
     if args.command == "officer":
-        return _on_database(settings, lambda db: officer_cli.run(args, db))
+        return _on_database(settings, lambda db: officer_cli.run(args, db, settings.public_url))
     if args.command == "updates":
         return _on_database(settings, lambda db: updates_cli.run(args, db))
+    if args.command == "privacy":
+        return _on_database(settings, lambda db: privacy_cli.run(args, db, settings.retention))
+    if args.command == "report":
+        return _on_database(settings, lambda db: report_cli.run(args, db, settings.unit_name))
     if args.command == "broadcast":
         import content
 
@@ -110,18 +127,37 @@ def _on_database(settings: settings_module.Settings, command: Callable[[Database
 
 
 def _chat(settings: settings_module.Settings) -> int:
+    """The terminal chat as a resident, with the console served beside it for the police."""
+    if settings.is_production:
+        print(
+            "canhgiac: the terminal chat and its local admin link are for trying it out; "
+            "in production configure a messenger and run `canhgiac run`",
+            file=sys.stderr,
+        )
+        return 2
     from bot.channels.terminal import chat
+    from bot.local import Beside, sign_in_link
 
     # The terminal is the chat screen here: only warnings and errors may interrupt it.
     root = logging.getLogger()
     root.setLevel(max(root.level, logging.WARNING))
 
     db = open_database(settings)
+    beside = Beside(settings, db)
     try:
-        chat(build_dispatcher(settings, db), db, settings.terminal_user)
+        if beside.start():
+            link = sign_in_link(db, settings.public_url)
+            print(
+                "Bàn làm việc Công an (trình duyệt), đăng nhập một lần bằng liên kết:\n"
+                f"  {link}\n"
+                "Dưới đây: trò chuyện với bot như một người dân. Ctrl+D để thoát.\n",
+                flush=True,
+            )
+        chat(build_dispatcher(settings, db), db, settings.terminal_user, lock=beside.lock)
     except KeyboardInterrupt:
         pass
     finally:
+        beside.stop()
         db.dispose()
     return 0
 
@@ -179,6 +215,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bench.broadcast import run as broadcast
 
         return broadcast(args.recipients, args.rate)
+    if args.action == "console":
+        from bench.console import run as console
+
+        return console(args.database_url, args.reports, args.requests, args.refill)
     from bench.intake import run
 
     return run(args.database_url, args.residents, args.rate, args.seconds)

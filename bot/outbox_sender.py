@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.liveness import Liveness, keep_running
 from db import outbox
 from db.clock import utcnow
-from db.engine import Database
+from db.engine import MAX_RECORD_PAUSE, Database, is_outage
 from db.models import Outbox, Report
 from handlers import police
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 Transport = Callable[[Outbox], Awaitable[None]]
 LEASE = timedelta(seconds=60)
 STALE_AFTER = 600.0  # a round may wait on a chat's pace; ten minutes without one is stuck
+# After the database comes back, the senders that sent during the outage record their sends
+# first (their retries are at most MAX_RECORD_PAUSE apart) before this lane claims anything.
+AFTER_OUTAGE = 3 * MAX_RECORD_PAUSE
 
 
 class Blocked(Exception):
@@ -72,10 +75,16 @@ class OutboxSender:
         # Retried until they go (the police chat's tip cards), however long that takes.
         self.never_give_up = never_give_up
         self.batch, self.idle_seconds, self.lease = batch, idle_seconds, lease
+        self._outage_seen = -AFTER_OUTAGE  # monotonic time of the last outage this lane met
 
     async def run(self, stop: asyncio.Event, liveness: Liveness | None = None) -> None:
         async def one_round() -> bool:
-            return await self.drain_once() > 0
+            try:
+                return await self.drain_once() > 0
+            except Exception as error:
+                if is_outage(error):
+                    self._outage_seen = time.monotonic()
+                raise
 
         await keep_running(
             self.name, one_round, stop, liveness or Liveness(), self.idle_seconds, STALE_AFTER
@@ -84,6 +93,11 @@ class OutboxSender:
     async def drain_once(self) -> int:
         """Send one batch of due rows; returns how many were attempted. The batch's leases
         are renewed while it waits on a platform's pace, so no other sender takes them."""
+        if time.monotonic() - self._outage_seen < AFTER_OUTAGE:
+            # A reply sent during the outage is still being recorded by the channel that sent
+            # it (Database.record); its lease may have run out meanwhile, and taking it now
+            # would send it twice. The channels go first.
+            return 0
         rows = await asyncio.to_thread(self._claim)
         leased_until = time.monotonic() + self.lease.total_seconds()
         for index, row in enumerate(rows):
@@ -155,4 +169,4 @@ def _show_undelivered(session: Session, row: Outbox) -> None:
         return
     report = session.get(Report, row.report_id)
     if report is not None:
-        outbox.enqueue(session, now=utcnow(), **police.card(report))
+        outbox.enqueue(session, police.card(report), utcnow())

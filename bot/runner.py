@@ -1,5 +1,5 @@
-"""`canhgiac run` with a messenger: the channels, the outbox sender and the web app, together
-in one event loop, until a signal stops them."""
+"""`canhgiac run`: the channels, the outbox senders, the web app with the console, together in
+one event loop, until a signal stops them."""
 
 from __future__ import annotations
 
@@ -7,23 +7,25 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
 import uvicorn
 
 import content
-from bot import maintenance
+from bot import maintenance, webpush
 from bot.broadcaster import Broadcaster, BulkSend
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
 from bot.channels.zalo_tokens import ZaloTokens
+from bot.console import Console
 from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import OutboxSender, Transport
 from bot.scheduler import Scheduler, plan
 from bot.settings import Settings
 from bot.web import Routes, create_app
+from bot.webpush import WebPushChannel
 from bot.wiring import build_dispatcher, open_database
 from db import secrets
 from db.clock import utcnow
@@ -58,27 +60,38 @@ def webhook_secret(settings: Settings, db: Database) -> str:
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event | None = None, ready: asyncio.Event | None = None
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+    db: Database | None = None,
+    local: Mapping[str, Transport] | None = None,
 ) -> None:
-    """Run every configured channel until `stop`; `ready` is set once webhooks can be received."""
+    """Run every configured channel and the console until `stop`; `ready` is set once the web
+    app listens. `local`: transports of this machine (the terminal chat run beside it)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    db = await asyncio.to_thread(open_database, settings)
+    owned = db is None
+    if db is None:
+        db = await asyncio.to_thread(open_database, settings)
     dispatcher = build_dispatcher(settings, db)
     words = content.load()
     channels = Channels(settings, db, dispatcher, words)
     await channels.start()
+    pusher = WebPushChannel(db=db, subject=settings.webpush_subject)
+    await pusher.start()
     liveness = Liveness()
-    transports = channels.transports()
+    transports = {**channels.transports(), **(local or {})}
     police_chat = {name: t for name, t in transports.items() if name == police.POLICE}
     residents = {name: t for name, t in transports.items() if name != police.POLICE}
-    # Two lanes: the paced police chat must not hold up residents' messages, nor they it.
+    # Three lanes: the paced police chat must not hold up residents' messages, nor they it,
+    # and officers' phones hear of an urgent report whatever either is doing.
     senders = [
         OutboxSender(db, residents),
         OutboxSender(db, police_chat, batch=POLICE_BATCH, never_give_up=True, name="police"),
+        OutboxSender(db, {webpush.CHANNEL: pusher.send_outbox}, name="webpush"),
     ]
     scheduler = Scheduler(db, words, plan(settings), settings.jobs_every_seconds, liveness=liveness)
     scheduler.start()
@@ -93,19 +106,40 @@ async def serve(
     ]
     # The web app always runs: /healthz (and the webhooks, when configured).
     routes = await channels.webhooks(settings, db)
+    console = Console(
+        db,
+        words,
+        settings.secure_cookies,
+        settings.http_max_body_bytes,
+        local=not settings.is_production,
+    )
+    app = create_app(
+        db,
+        routes,
+        settings.http_max_body_bytes,
+        liveness,
+        channels.by_name(),
+        console,
+        settings.public_url,
+    )
     config = uvicorn.Config(
-        create_app(db, routes, settings.http_max_body_bytes, liveness, channels.by_name()),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
         lifespan="off",
+        # The client's address (sign-in limits, the audit log) from trusted proxies only.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
     server = _Server(config)
     web = asyncio.create_task(server.serve(), name="web")
     tasks.append(web)
     await _listening(server, web, settings.http_port)
     tasks += channels.pollers(stop, liveness)
-    print(f"canhgiac: running as {channels.names()}", flush=True)
+    if channels.by_name():
+        print(f"canhgiac: running as {channels.names()}", flush=True)
+    print(f"canhgiac: console at {settings.public_url}", flush=True)
     if ready is not None:
         ready.set()
     await stop.wait()
@@ -117,7 +151,9 @@ async def serve(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await channels.stop()
-    db.dispose()
+    await pusher.stop()
+    if owned:
+        db.dispose()
 
 
 async def _listening(server: uvicorn.Server, web: asyncio.Task[None], port: int) -> None:

@@ -1,14 +1,14 @@
-"""The clock's jobs on APScheduler: one short tick runs whatever is due, and a second job makes
-the daily backup. What is due, and whether another process already did it, is decided in the
-database (handlers/deadlines and the job ledger), so nothing is lost across restarts and
-nothing fires twice."""
+"""The clock's jobs on APScheduler: one short tick runs whatever is due, and two more make the
+daily backup and the daily retention purge. What is due, and whether another process already
+did it, is decided in the database (handlers/deadlines and the job ledger), so nothing is lost
+across restarts and nothing fires twice."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -19,9 +19,10 @@ from bot import backup
 from bot.liveness import Liveness
 from bot.settings import Settings
 from content import Content
-from db import jobs, outbox
+from db import jobs, outbox, retention
 from db.clock import to_vietnam, utcnow
 from db.engine import Database
+from db.retention import Policy as RetentionPolicy
 from handlers import alerts, deadlines
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ class Plan:
     backup_dir: Path | None = None
     backup_at: time = time(2, 0)
     backup_keep: int = 14
+    # The daily retention purge: its moment and what it clears.
+    purge_at: time = time(3, 0)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # When the periodic report is due upward, (day, month): the leads are reminded before.
+    report_due: tuple[tuple[int, int], ...] = deadlines.REPORT_DUE
 
 
 def plan(settings: Settings) -> Plan:
@@ -50,6 +56,9 @@ def plan(settings: Settings) -> Plan:
         settings.backup_dir,
         settings.backup_at,
         settings.backup_keep,
+        settings.purge_at,
+        settings.retention,
+        settings.report_due_dates,
     )
 
 
@@ -57,9 +66,9 @@ def run_due(db: Database, content: Content, now: datetime, plan: Plan) -> int:
     """One tick: the due work and its messages in one transaction; returns messages queued
     (a weekly tip counts as one: its deliveries are the broadcaster's)."""
     with db.transaction() as session:
-        effects = deadlines.due(session, content, now, plan.digest_at)
+        effects = deadlines.due(session, content, now, plan.digest_at, plan.report_due)
         for effect in effects:
-            outbox.enqueue(session, now=now, **effect)
+            outbox.enqueue(session, effect, now)
         tip = alerts.weekly_tip_due(session, content, now, plan.tip_weekday, plan.tip_at)
     return len(effects) + (1 if tip else 0)
 
@@ -83,6 +92,18 @@ def backup_due(db: Database, now: datetime, plan: Plan) -> Path | None:
         with db.transaction() as session:
             jobs.release(session, key)
         raise
+
+
+def purge_due(db: Database, now: datetime, plan: Plan) -> dict[str, int] | None:
+    """Once a day from `purge_at` (Vietnam time): the day's key and the purge commit together,
+    so one process purges, and a purge that fails leaves the key for the next tick."""
+    local = to_vietnam(now)
+    if local.time() < plan.purge_at:
+        return None
+    with db.transaction() as session:
+        if not jobs.take(session, f"purge:{local.date()}", now):
+            return None
+        return retention.purge(session, plan.retention, now)
 
 
 class Scheduler:
@@ -122,6 +143,15 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
             )
+        # Its own job too: a first purge over years of data must not hold up reminders.
+        self._scheduler.add_job(
+            self.purge,
+            IntervalTrigger(seconds=self.every_seconds),
+            id="purge",
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+        )
         self._scheduler.start()
 
     def stop(self) -> None:
@@ -139,6 +169,14 @@ class Scheduler:
             self.liveness.beat("scheduler")
         except Exception:
             log.exception("scheduled work failed; the next tick tries again")
+
+    async def purge(self) -> None:
+        try:
+            counts = await asyncio.to_thread(purge_due, self.db, self.clock(), self.plan)
+            if counts is not None:
+                log.info("retention purge: %s", counts)
+        except Exception:
+            log.exception("retention purge failed; the next tick tries again")
 
     async def backup(self) -> None:
         now = self.clock()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import time
+from dataclasses import dataclass, field
+from datetime import date, time
 from pathlib import Path
 
 from dotenv import load_dotenv
 
+from db.retention import Policy as RetentionPolicy
 from handlers.types import Limits
 
 DEFAULT_DATABASE_URL = "sqlite:///data/canhgiac.db"
@@ -59,6 +60,22 @@ def _clock_time(name: str, default: time) -> time:
         raise SettingsError(f"{name} must be a time of day like 07:30, got {raw!r}") from error
 
 
+def _due_dates(name: str, default: str) -> tuple[tuple[int, int], ...]:
+    """Days of the year as DD-MM, comma-separated (29-02 is not one every year); `off`: none."""
+    raw = os.environ.get(name, "").strip() or default
+    if raw.lower() == "off":
+        return ()
+    found = set()
+    for part in raw.split(","):
+        try:
+            day, month = (int(n) for n in part.strip().split("-"))
+            date(2001, month, day)
+        except ValueError as error:
+            raise SettingsError(f"{name} must be dates like 05-12,15-06, got {raw!r}") from error
+        found.add((day, month))
+    return tuple(sorted(found, key=lambda day_month: (day_month[1], day_month[0])))
+
+
 def _backup_dir(environment: str) -> Path | None:
     """BACKUP_DIR; empty means off, except in production, which always keeps backups
     unless told `off` (e.g. when the database is backed up by other means)."""
@@ -107,6 +124,24 @@ class Settings:
     backup_dir: Path | None = None
     backup_at: time = time(2, 0)
     backup_keep: int = 14
+    # Where officers open the console (links in notices, set-up links); https in production.
+    public_url: str = "http://127.0.0.1:8080"
+    # Who runs this deployment, for push services (RFC 8292): mailto: or https:.
+    webpush_subject: str = "mailto:canhgiac@localhost.localdomain"
+    # The reverse proxies whose X-Forwarded-For names the client (comma-separated addresses;
+    # empty: none, the connection's own address counts): sign-in limits and the audit log.
+    trusted_proxies: str = "127.0.0.1"
+    # The issuing body named at the head of the periodic report (Decree 30/2020).
+    unit_name: str = "CÔNG AN PHƯỜNG NAM GIA NGHĨA"
+    # When the periodic report is due upward, as (day, month): leads are reminded before.
+    report_due_dates: tuple[tuple[int, int], ...] = ((15, 6), (5, 12), (15, 12))
+    # How long personal data is kept (db/retention.py), and when the daily purge runs.
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    purge_at: time = time(3, 0)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
 
     @property
     def is_production(self) -> bool:
@@ -162,14 +197,34 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         backup_dir=_backup_dir(environment),
         backup_at=_clock_time("BACKUP_AT", time(2, 0)),
         backup_keep=_int("BACKUP_KEEP", 14, 1),
+        public_url=(
+            get("PUBLIC_URL", "").strip()
+            or f"http://{get('HTTP_HOST', '127.0.0.1').strip()}:{_int('HTTP_PORT', 8080, 1)}"
+        ).rstrip("/"),
+        trusted_proxies=get("TRUSTED_PROXIES", "127.0.0.1").strip(),
+        webpush_subject=get("WEBPUSH_SUBJECT", "").strip()
+        or "mailto:canhgiac@localhost.localdomain",
+        unit_name=get("UNIT_NAME", "").strip() or "CÔNG AN PHƯỜNG NAM GIA NGHĨA",
+        report_due_dates=_due_dates("REPORT_DUE_DATES", "05-12,15-06,15-12"),
         limits=Limits(
             reports_per_day=_int("REPORTS_PER_DAY", 10, 1),
             code_lookups_per_hour=_int("CODE_LOOKUPS_PER_HOUR", 10, 1),
+            identifier_lookups_per_hour=_int("LOOKUPS_PER_HOUR", 30, 1),
+            min_reporters=_int("MIN_REPORTERS", 2, 1),
+            confirmation_review_days=_int("CONFIRMATION_REVIEW_DAYS", 180, 1),
             evidence_max_bytes=_int("EVIDENCE_MAX_MB", 10, 1) * 1024 * 1024,
             ack_hours=_float("ACK_HOURS", 24),
             urgent_ack_minutes=_float("URGENT_ACK_MINUTES", 15),
             resolve_days=_int("RESOLVE_DAYS", 20, 1),
         ),
+        retention=RetentionPolicy(
+            draft_days=_int("RETENTION_DRAFT_DAYS", 30, 1),
+            closed_days=_int("RETENTION_CLOSED_DAYS", 365, 1),
+            rubbish_days=_int("RETENTION_RUBBISH_DAYS", 90, 1),
+            message_days=_int("RETENTION_MESSAGE_DAYS", 30, 1),
+            audit_days=_int("RETENTION_AUDIT_DAYS", 730, 1),
+        ),
+        purge_at=_clock_time("PURGE_AT", time(3, 0)),
     )
     _check(settings)
     return settings
@@ -197,9 +252,9 @@ def _check(settings: Settings) -> None:
 
 
 def police_can_receive_tip_cards(settings: Settings) -> bool:
-    """Some way for the ward police to receive tip cards is configured (today: the Telegram
-    police chat; a web console would be another)."""
-    return bool(settings.telegram_bot_token and settings.police_chat_id)
+    """Some way for the ward police to receive tip cards: the web console always serves
+    them (it runs in every mode); the Telegram police chat is an optional extra."""
+    return True
 
 
 def _check_production(settings: Settings) -> None:
@@ -211,10 +266,17 @@ def _check_production(settings: Settings) -> None:
             "ENVIRONMENT=production needs a messenger: set TELEGRAM_BOT_TOKEN, "
             "ZALO_OA_APP_ID and ZALO_OA_SECRET_KEY, or ZALO_BOT_TOKEN"
         )
-    if not police_can_receive_tip_cards(settings):
+    if not settings.public_url.startswith("https://"):
         raise SettingsError(
-            "ENVIRONMENT=production has no way for police to receive tip cards: "
-            "set TELEGRAM_BOT_TOKEN and POLICE_CHAT_ID"
+            "ENVIRONMENT=production needs PUBLIC_URL, the console's https:// address "
+            "(officers' passwords and reports must not cross the network in clear)"
+        )
+    if not settings.webpush_subject.startswith(("mailto:", "https://")) or (
+        "localhost" in settings.webpush_subject
+    ):
+        raise SettingsError(
+            "ENVIRONMENT=production needs WEBPUSH_SUBJECT, a contact for push services: "
+            "mailto:an-address@your-unit or an https:// page"
         )
     for name, secret in (
         ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),

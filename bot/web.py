@@ -1,4 +1,4 @@
-"""The one ASGI app: Telegram's webhook, /healthz, and later the web console."""
+"""The one ASGI app: the webhooks, /healthz, and the web console."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
+from bot.console import Console, mount
 from bot.liveness import Liveness
 from db.engine import Database
 
@@ -40,6 +41,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     liveness: Liveness | None = None,
     channels: Mapping[str, Any] | None = None,
+    console: Console | None = None,
+    public_url: str = "",
 ) -> FastAPI:
     """`channels`: every messenger this process runs (by name, each with `.up`), for
     /healthz; `routes`: those of them that take webhooks here."""
@@ -99,6 +102,8 @@ def create_app(
             await telegram.handle_json(body)
             return Response(status_code=200)
 
+    if console is not None:
+        mount(app, console, public_url)
     return app
 
 

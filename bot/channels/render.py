@@ -17,16 +17,18 @@ def plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
-def numbered(replies: list[Reply]) -> list[str]:
+def numbered(replies: list[Reply], commands: bool = False) -> list[str]:
     """Each reply as text with its buttons as numbered options, numbered across the turn
-    in the order the dispatcher stored them (so "2" means the same thing to both)."""
+    in the order the dispatcher stored them (so "2" means the same thing to both).
+    `commands`: a message outside a turn (a notice, an alert), whose numbers the resident
+    cannot type back, shows each option's command instead."""
     out, number = [], 0
     for reply in replies:
         lines = [plain(reply.text)]
         for row in reply.buttons:
             for button in row:
                 number += 1
-                lines.append(f"  [{number}] {button.label}")
+                lines.append(_option(number, button, commands))
         out.append("\n".join(lines))
     return out
 
@@ -72,12 +74,19 @@ class Piece:
     buttons: tuple[Button, ...] = ()
 
 
-def fit(replies: list[Reply], abilities: Abilities) -> list[list[Piece]]:
+def _option(number: int, button: Button, commands: bool) -> str:
+    if commands and button.payload.startswith("/"):
+        return f"  [{number}] {button.label} — {button.payload}"
+    return f"  [{number}] {button.label}"
+
+
+def fit(replies: list[Reply], abilities: Abilities, commands: bool = False) -> list[list[Piece]]:
     """The core's replies as this channel's messages. Options are numbered across the turn in
     the order the dispatcher stored them, so a typed "2" means the same as the second button;
     where a message has more options than the channel shows as buttons (or it has none), the
-    options become numbered lines, and commands show how to type them. One list of messages
-    per reply (a long reply is split)."""
+    options become numbered lines (with `commands`, for a message outside a turn, each
+    option's command, since its number cannot be typed back). One list of messages per reply
+    (a long reply is split)."""
     groups: list[list[Piece]] = []
     number = 0
     for reply in replies:
@@ -91,10 +100,8 @@ def fit(replies: list[Reply], abilities: Abilities) -> list[list[Piece]]:
                 continue
             if button.is_link:
                 lines.append(f"🔗 {button.label}: {button.payload}")
-            elif button.payload.startswith("/"):
-                lines.append(f"  [{number}] {button.label} — {button.payload.split()[0]}")
-            else:
-                lines.append(f"  [{number}] {button.label}")
+            else:  # in a turn the number is the way to choose: no command to puzzle over
+                lines.append(_option(number, button, commands))
         if lines:
             text = text + "\n\n" + "\n".join(lines)
         parts = split(text, abilities.max_text)

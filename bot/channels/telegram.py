@@ -40,7 +40,7 @@ from db import outbox
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Broadcast, Delivery, Evidence, Outbox, Report
-from handlers import alerts, casework, police, triage
+from handlers import alerts, card, casework, police, triage
 from handlers.dispatcher import Dispatcher, Handled
 from handlers.router import COMMANDS
 from handlers.types import Attachment, Incoming, Reply
@@ -231,7 +231,7 @@ class TelegramChannel:
         with self.db.transaction() as session:
             outcome = casework.press(session, self.content, telegram_id, payload, now)
             for effect in outcome.effects or []:
-                outbox.enqueue(session, now=now, **effect)
+                outbox.enqueue(session, effect, now)
             return outcome
 
     async def _send_card(self, row: Outbox) -> None:
@@ -310,7 +310,7 @@ class TelegramChannel:
         with self.db.transaction() as session:
             report = session.get(Report, report_id)
             assert report is not None
-            return triage.card(session, self.content, report), report.card_message_id
+            return card.card(session, self.content, report), report.card_message_id
 
     def _remember_card(self, report_id: int, message_id: int) -> None:
         with self.db.transaction() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import uuid
 from typing import TextIO
 
@@ -22,19 +23,25 @@ def chat(
     user_id: str,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    lock: threading.Lock | None = None,
 ) -> None:
-    """Read messages until end of input; buttons are shown as numbered options."""
+    """Read messages until end of input; buttons are shown as numbered options. `lock`: held
+    while writing, shared with whatever else writes to this screen (police notices)."""
     interactive = stdin.isatty()
+    lock = lock or threading.Lock()
     if interactive:
-        _turn(dispatcher, db, user_id, "/start", stdout)
+        with lock:
+            _turn(dispatcher, db, user_id, "/start", stdout)
     while True:
         if interactive:
-            stdout.write("> ")
-            stdout.flush()
+            with lock:
+                stdout.write("> ")
+                stdout.flush()
         line = stdin.readline()
         if not line:
             break
-        _turn(dispatcher, db, user_id, line.rstrip("\n"), stdout)
+        with lock:
+            _turn(dispatcher, db, user_id, line.rstrip("\n"), stdout)
 
 
 def _turn(dispatcher: Dispatcher, db: Database, user_id: str, text: str, stdout: TextIO) -> None:

@@ -136,11 +136,11 @@ class ZaloBotChannel:
         if row.kind != "reply":
             log.warning("no way to send outbox kind %s on Zalo Bot; skipped", row.kind)
             return
-        for piece in fit([Reply.from_dict(row.payload)], ABILITIES)[0]:
+        for piece in fit([Reply.from_dict(row.payload)], ABILITIES, commands=True)[0]:
             await self._say(row.recipient, piece)
 
     async def send_broadcast(self, target: Delivery, broadcast: Broadcast) -> None:
-        for piece in fit([alerts.render(self.content, broadcast)], ABILITIES)[0]:
+        for piece in fit([alerts.render(self.content, broadcast)], ABILITIES, commands=True)[0]:
             await self._say(target.recipient, piece)
 
     async def _say(self, chat: str, piece: Piece) -> None:

@@ -189,7 +189,7 @@ class ZaloOAChannel:
             log.warning("no way to send outbox kind %s on Zalo OA; skipped", row.kind)
             return
         # Outside Zalo's window this raises NotNow: the notice waits for the next message.
-        for piece in fit([Reply.from_dict(row.payload)], ABILITIES)[0]:
+        for piece in fit([Reply.from_dict(row.payload)], ABILITIES, commands=True)[0]:
             await self._send(row.recipient, piece)
 
     async def send_broadcast(self, target: Delivery, broadcast: Broadcast) -> None:
@@ -200,10 +200,10 @@ class ZaloOAChannel:
         for again in (False, True):
             image = await self._uploaded(broadcast) if broadcast.photo else None
             if image is None:  # no photo, or Zalo would not take it: the words still go
-                for piece in fit([reply], ABILITIES)[0]:
+                for piece in fit([reply], ABILITIES, commands=True)[0]:
                     await self._send(target.recipient, piece)
                 return
-            first, *rest = fit([reply], PHOTO_CAPTION)[0]
+            first, *rest = fit([reply], PHOTO_CAPTION, commands=True)[0]
             try:
                 await self._send(target.recipient, first, image)
             except _AttachmentExpired:

@@ -1,0 +1,322 @@
+"""The statistics page: the figures of the periodic report for any period, as the DOCX and
+the XLSX give them (the same tables, bot/periodic/tables.py, over db/statistics.py), with
+bar charts drawn on the server as SVG, and the two files to download. For leads and admins:
+the figures summarise every report of the ward, and the report upward is theirs to sign."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from markupsafe import Markup, escape
+
+from bot.console import guard
+from bot.console.app import Console, Page, Route
+from bot.periodic import docx, xlsx
+from bot.periodic.docx import amount
+from bot.periodic.tables import Cell, Labels, Section, sections
+from bot.settings import Settings
+from db import statistics
+from db.clock import to_vietnam
+from db.statistics import Period, PeriodError
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_MONTHS = 60  # one view covers at most five years (a bar a month)
+# The tables the charts draw, as the workbook's charts do: their labels and counts.
+CHARTS = (
+    ("month", "Bảng 8. Theo tháng", "Tố giác theo tháng"),
+    ("type", "Bảng 5. Theo loại thủ đoạn", "Tố giác theo loại thủ đoạn"),
+)
+PARTS = (
+    ("", "Cả năm"),
+    ("H1", "6 tháng đầu năm"),
+    ("H2", "6 tháng cuối năm"),
+    *((f"Q{q}", f"Quý {r}") for q, r in enumerate(("I", "II", "III", "IV"), 1)),
+    *((f"{m:02d}", f"Tháng {m}") for m in range(1, 13)),
+)
+UNKNOWN = (
+    "Không hiểu kỳ báo cáo này. Mời chọn năm, 6 tháng, quý hoặc tháng, hoặc ghi từ ngày, đến ngày."
+)
+
+
+class Problem(ValueError):
+    """A period the page cannot show; the message is for the lead."""
+
+
+def routes(console: Console) -> APIRouter:
+    return console.router(
+        [
+            Route("GET", "/statistics", guard.LEAD, _page),
+            Route("GET", "/statistics/report.docx", guard.LEAD, _docx),
+            Route("GET", "/statistics/report.xlsx", guard.LEAD, _xlsx),
+        ]
+    )
+
+
+# --- the period ------------------------------------------------------------------------------
+
+
+def name_of(period: Period) -> str:
+    """The period's short name (2026, 2026-H1, 2026-Q3, 2026-11), or "" for other days."""
+    year = period.first.year
+    for part, _ in PARTS:
+        text = f"{year}-{part}" if part else str(year)
+        if statistics.parse_period(text) == period:
+            return text
+    return ""
+
+
+def title_of(period: Period) -> str:
+    """The period as a lead says it: Tháng 11/2026, Quý III/2026, 6 tháng đầu năm 2026."""
+    name = name_of(period)
+    year = period.first.year
+    if not name:
+        return f"Từ ngày {period.first:%d/%m/%Y} đến ngày {period.last:%d/%m/%Y}"
+    part = name[5:]
+    if not part:
+        return f"Năm {year}"
+    if part.startswith("H"):
+        return f"{dict(PARTS)[part]} {year}"
+    if part.startswith("Q"):
+        return f"{dict(PARTS)[part]}/{year}"
+    return f"Tháng {int(part)}/{year}"
+
+
+def query_of(period: Period) -> str:
+    name = name_of(period)
+    if name:
+        return urlencode({"period": name})
+    return urlencode({"from": period.first.isoformat(), "to": period.last.isoformat()})
+
+
+def chosen(query: Mapping[str, str], today: date) -> Period:
+    """The period the page was asked for: two dates, a named period, a year and a part of
+    it (the form), or else the current month."""
+
+    def given(key: str) -> str:
+        return query.get(key, "").strip()[:40]
+
+    first, last, text = given("from"), given("to"), given("period")
+    year, part = given("year"), given("part")
+    if first or last:
+        if not (first and last):
+            raise Problem("Mời ghi cả từ ngày và đến ngày.")
+        try:
+            a, b = date.fromisoformat(first), date.fromisoformat(last)
+        except ValueError as error:
+            raise Problem("Ngày không hợp lệ; mời chọn lại ngày.") from error
+        if b < a:
+            raise Problem(f"Đến ngày ({b:%d/%m/%Y}) trước từ ngày ({a:%d/%m/%Y}).")
+        period = Period(a, b)
+    else:
+        if not text and year:
+            text = f"{year}-{part}" if part else year
+        if not text:
+            text = f"{today:%Y-%m}"
+        try:
+            period = statistics.parse_period(text)
+        except (PeriodError, ValueError) as error:
+            raise Problem(UNKNOWN) from error
+    if period.first.year < FIRST_YEAR or period.last.year > LAST_YEAR:
+        raise Problem(f"Chỉ xem được số liệu từ năm {FIRST_YEAR} đến năm {LAST_YEAR}.")
+    if len(period.months()) > MAX_MONTHS:
+        raise Problem("Mỗi lần xem tối đa 5 năm; mời chọn kỳ ngắn hơn.")
+    return period
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+WIDTH = 360  # the viewBox: a phone's width, so the words read at their size there
+ROW, BAR, TEXT = 40, 14, 14
+LABEL_CHARS = 46
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+
+
+def bar_chart(key: str, title: str, note: str, bars: Sequence[tuple[str, int]]) -> Markup:
+    """A horizontal bar chart as inline SVG: each bar's label above it and its number after
+    it, a <title> for the chart and for each bar; the same numbers are in the table."""
+
+    ident = f"chart-{key}"
+    rows = max(len(bars), 1)
+    height = ROW * rows + 6
+    biggest = max((value for _, value in bars), default=0)
+    room = WIDTH - 70  # the longest bar leaves space for its number
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{key}" '
+        f'viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(note)}</desc>',
+    ]
+    if not bars:
+        parts.append(f'<text x="0" y="{TEXT + 8}" font-size="{TEXT}">(không có)</text>')
+    for index, (label, value) in enumerate(bars):
+        top = ROW * index + 4
+        length = round(room * value / biggest, 1) if biggest else 0
+        if value and length < 1:
+            length = 1
+        shown = amount(value)
+        parts += [
+            "<g>",
+            f"<title>{escape(label)}: {shown}</title>",
+            f'<text x="0" y="{top + TEXT}" font-size="{TEXT}" class="chart-label">'
+            f"{escape(_short(label))}</text>",
+            f'<rect x="0" y="{top + TEXT + 5}" width="{length}" height="{BAR}" rx="2" '
+            f'class="bar" fill="#7a1f1f" data-label="{escape(label)}" data-value="{value}"/>',
+            f'<text x="{length + 4}" y="{top + TEXT + 5 + BAR - 2}" font-size="{TEXT}" '
+            f'class="chart-value">{shown}</text>',
+            "</g>",
+        ]
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def charts(parts: list[Section]) -> list[tuple[str, Markup]]:
+    by_caption = {t.caption: t for s in parts for t in s.tables}
+    drawn = []
+    for key, caption, title in CHARTS:
+        table = by_caption[caption]
+        bars = [(str(row[0]), int(row[1] or 0)) for row in table.rows]
+        note = f"Số liệu như {caption.split('.')[0]} bên dưới."
+        drawn.append((caption, bar_chart(key, title, note, bars)))
+    return drawn
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Form:
+    """What the period form shows."""
+
+    year: str
+    part: str
+    first: str
+    last: str
+
+
+def _form(query: Mapping[str, str], period: Period | None, today: date) -> Form:
+    if period is None:  # as the lead wrote it, to correct
+        return Form(
+            query.get("year", "")[:4] or str(today.year),
+            query.get("part", "")[:3],
+            query.get("from", "")[:10],
+            query.get("to", "")[:10],
+        )
+    name = name_of(period)
+    return Form(str(period.first.year), name[5:], period.first.isoformat(), period.last.isoformat())
+
+
+def cell(value: Cell) -> str:
+    """A figure as the DOCX writes it (1.000.000; 66,7; - for none)."""
+
+    return amount(value)
+
+
+def _today(page: Page) -> date:
+    return to_vietnam(page.now).date()
+
+
+def _page(console: Console, page: Page) -> Response:
+    today = _today(page)
+    quick = [
+        ("Tháng này", f"{today:%Y-%m}"),
+        ("Quý này", f"{today.year}-Q{(today.month - 1) // 3 + 1}"),
+        ("6 tháng này", f"{today.year}-H{1 if today.month <= 6 else 2}"),
+        ("Năm nay", str(today.year)),
+    ]
+    try:
+        period = chosen(page.query, today)
+    except Problem as problem:
+        return console.render(
+            page,
+            "statistics.html",
+            status=400,
+            problem=str(problem),
+            form=_form(page.query, None, today),
+            parts=PARTS,
+            quick=quick,
+        )
+
+    stats = statistics.compute(page.session, period)
+    found = sections(stats, Labels(console.content))
+    return console.render(
+        page,
+        "statistics.html",
+        problem="",
+        period=period,
+        title=title_of(period),
+        query=query_of(period),
+        form=_form(page.query, period, today),
+        parts=PARTS,
+        quick=quick,
+        sections=found,
+        charts=charts(found),
+        cell=cell,
+        numeric=lambda v: not isinstance(v, str),
+    )
+
+
+def _asked(page: Page) -> Period:
+    try:
+        return chosen(page.query, _today(page))
+    except Problem as problem:
+        raise guard.Refusal(400, message=str(problem)) from problem
+
+
+def unit_name() -> str:
+    """The issuing body, as `canhgiac report periodic` names it: UNIT_NAME (settings.load
+    has put .env into the environment at start-up), else the settings' default."""
+    return os.environ.get("UNIT_NAME", "").strip() or Settings.unit_name
+
+
+def filename(period: Period, suffix: str) -> str:
+    name = name_of(period) or f"{period.first.isoformat()}_{period.last.isoformat()}"
+    return f"bao-cao-{name.lower()}.{suffix}"
+
+
+def _file(name: str, data: bytes, media_type: str) -> Response:
+    assert re.fullmatch(r"[a-z0-9._-]+", name)  # plain ASCII: no quoting needed
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _docx(console: Console, page: Page) -> Response:
+
+    period = _asked(page)
+    stats = statistics.compute(page.session, period)
+    labels = Labels(console.content)
+    name = filename(period, "docx")
+    with tempfile.TemporaryDirectory() as folder:
+        made = docx.write(stats, labels, unit_name(), _today(page), Path(folder) / name)
+        data = made.read_bytes()
+    return _file(name, data, DOCX)
+
+
+def _xlsx(console: Console, page: Page) -> Response:
+
+    period = _asked(page)
+    stats = statistics.compute(page.session, period)
+    rows = statistics.reports_of(page.session, period)
+    labels = Labels(console.content)
+    name = filename(period, "xlsx")
+    with tempfile.TemporaryDirectory() as folder:
+        made = xlsx.write(stats, labels, rows, unit_name(), Path(folder) / name)
+        data = made.read_bytes()
+    return _file(name, data, XLSX)
