@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from content import fold
@@ -31,15 +32,24 @@ class TelegramUser:
         return await self._expect(lambda: self.fake.push(text_update(self.user_id, text, **extra)))
 
     async def press(self, label: str) -> str:
+        # A turn may send its messages over several seconds (429s and retries): wait for the
+        # button to arrive rather than fail on a screen still being drawn.
+        with contextlib.suppress(AssertionError):  # button() below says what was there instead
+            await self.fake.until(lambda _: self._find(label) is not None, timeout=self.patience)
         data = self.button(label)
         return await self._expect(lambda: self.fake.push(callback_update(self.user_id, data)))
 
-    def button(self, label: str) -> str:
+    def _find(self, label: str) -> str | None:
         wanted = fold(label)
         for sent in reversed(self.inbox()):
             for text, data in sent.buttons:
                 if wanted in fold(text):
                     return data
+        return None
+
+    def button(self, label: str) -> str:
+        if (data := self._find(label)) is not None:
+            return data
         recent = [(s.text[:50], [t for t, _ in s.buttons]) for s in self.inbox()[-3:]]
         raise AssertionError(f"no button {label!r}; last messages: {recent}")
 

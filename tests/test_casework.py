@@ -13,7 +13,7 @@ from content import Content
 from db import officers
 from db.engine import Database
 from db.models import Evidence, Outbox, Report, ReportEvent
-from handlers import casework, triage
+from handlers import card, casework, triage
 from handlers.types import Attachment
 from tests.chat import Chat
 from tests.test_journeys import _report
@@ -201,4 +201,4 @@ def test_an_officer_with_the_longest_name_can_act(dispatcher, db: Database, word
         event = session.exec(select(ReportEvent).order_by(col(ReportEvent.id).desc())).first()
         assert event is not None and event.officer_id == officer.id and event.actor == name
         report = session.exec(select(Report)).one()
-        assert f"{name} (#{officer.id})" in triage.card(session, words, report, whole=True).text
+        assert f"{name} (#{officer.id})" in card.card(session, words, report, whole=True).text

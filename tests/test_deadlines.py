@@ -17,7 +17,7 @@ from bot.settings import Settings
 from db import officers
 from db.engine import Database
 from db.models import Outbox, Report
-from handlers import triage
+from handlers import card, triage
 from tests.chat import Chat
 from tests.conftest import running_bot
 from tests.fakes.telegram_server import FakeTelegram
@@ -86,9 +86,9 @@ def test_urgent_tip_renotified_every_five_minutes_then_escalated_once(
         to_lead = session.exec(select(Outbox).where(Outbox.recipient == "9500")).all()
         assert len(to_lead) == 1 and code in to_lead[0].payload["text"]
         assert not session.exec(select(Outbox).where(Outbox.recipient == "9501")).all()
-        card = triage.card(session, words, report)
-        assert "ĐÃ CHUYỂN CẤP TRÊN" in card.text and "Hệ thống" in card.text
-        assert "Chuyển cấp trên" not in str(card.buttons)  # already done
+        shown = card.card(session, words, report)
+        assert "ĐÃ CHUYỂN CẤP TRÊN" in shown.text and "Hệ thống" in shown.text
+        assert "Chuyển cấp trên" not in str(shown.buttons)  # already done
 
         officer = officers.by_telegram(session, 9501)
         triage.act(session, words, officer, report, "claim", clock())

@@ -77,13 +77,16 @@ def test_quiz_answer_from_an_earlier_question_is_stale(chat: Chat) -> None:
     assert "tin nhắn cũ" in chat.text and "Câu 2/6" in chat.text
 
 
-def test_lookup_distinguishes_none_unverified_and_confirmed(chat: Chat, db) -> None:
+def test_lookup_distinguishes_none_unverified_and_confirmed(chat: Chat, db, dispatcher) -> None:
     chat.send("/kiemtra")
     chat.send("0912 345 678")
-    assert "chưa có phản ánh" in chat.text and "cúp máy" in chat.text
+    assert "chưa có xác nhận" in chat.text and "cúp máy" in chat.text
     _report(chat, "Họ gọi từ số 0912345678 xưng công an đòi chuyển tiền gấp")
     chat.send("/kiemtra 0912345678")
-    assert "1 phản ánh" in chat.text and "chưa được Công an xác minh" in chat.text
+    assert "chưa có xác nhận" in chat.text  # one resident's word is not yet a warning
+    _report(Chat(dispatcher, user="resident-2"), "Số 0912345678 gọi xưng công an đòi tiền")
+    chat.send("/kiemtra 0912345678")
+    assert "2 người dân đã phản ánh" in chat.text and "chưa được Công an xác minh" in chat.text
     with db.transaction() as session:
         identifier = session.exec(select(Identifier).where(Identifier.kind == "phone")).one()
         identifier.confirmed_scam = True
@@ -176,7 +179,7 @@ def test_forwarded_message_can_be_checked(dispatcher) -> None:
     chat.send("Chúc mừng bạn trúng thưởng! Truy cập https://nhanqua-vn.top để nhận", forwarded=True)
     assert "chuyển tiếp" in chat.text
     chat.press("Kiểm tra tin này")
-    assert "nhanqua-vn.top" in chat.text and "chưa có phản ánh" in chat.text
+    assert "nhanqua-vn.top" in chat.text and "chưa có xác nhận" in chat.text
 
 
 def test_forwarded_message_can_start_a_report(dispatcher) -> None:

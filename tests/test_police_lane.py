@@ -19,7 +19,8 @@ from db import identifiers, outbox, reports
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Outbox, Report
-from handlers import police, triage
+from handlers import card, police, triage
+from handlers.dispatcher import clean
 from handlers.followup import ADDITIONS
 from tests.chat import Chat
 from tests.test_journeys import _report
@@ -56,16 +57,16 @@ def _card_length(db: Database, words: Content, report_id: int) -> int:
     with db.transaction() as session:
         report = session.get(Report, report_id)
         assert report is not None
-        return len(triage.card(session, words, report).text)
+        return len(card.card(session, words, report).text)
 
 
 def test_the_largest_report_still_fits_one_message(db: Database, words: Content) -> None:
     report_id = _report_with(db, words, ESCAPED * 1000, ESCAPED * 300, 20, 60)
-    assert _card_length(db, words, report_id) <= triage.CARD_LIMIT
+    assert _card_length(db, words, report_id) <= card.CARD_LIMIT
     with db.transaction() as session:
         report = session.get(Report, report_id)
         assert report is not None
-        whole = triage.card(session, words, report, whole=True).text
+        whole = card.card(session, words, report, whole=True).text
     assert "bổ sung 59" in whole and "lua19.example.com" in whole  # /xem keeps everything
 
 
@@ -73,8 +74,9 @@ def test_the_largest_report_still_fits_one_message(db: Database, words: Content)
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    account=st.text(min_size=1, max_size=6000),
-    victim=st.text(max_size=3000),
+    # As residents' words reach the database: cleaned of controls (NUL included) first.
+    account=st.text(min_size=1, max_size=6000).map(clean).filter(bool),
+    victim=st.text(max_size=3000).map(clean),
     links=st.integers(0, 20),
     additions=st.integers(0, 30),
 )
@@ -82,7 +84,7 @@ def test_any_report_fits_one_message(
     db: Database, words: Content, account: str, victim: str, links: int, additions: int
 ) -> None:
     report_id = _report_with(db, words, account, victim or "không rõ", links, additions)
-    assert _card_length(db, words, report_id) <= triage.CARD_LIMIT
+    assert _card_length(db, words, report_id) <= card.CARD_LIMIT
 
 
 def test_card_refreshes_waiting_to_go_are_coalesced(db: Database, words: Content) -> None:
@@ -92,7 +94,7 @@ def test_card_refreshes_waiting_to_go_are_coalesced(db: Database, words: Content
         assert report is not None
         for n in range(5):
             for effect in triage.add_info(session, words, report, f"thêm {n}", utcnow()):
-                outbox.enqueue(session, now=utcnow(), **effect)
+                outbox.enqueue(session, effect, utcnow())
     with db.transaction() as session:
         kinds = Counter(row.kind for row in session.exec(select(Outbox)).all())
     assert kinds == {police.CARD: 1, police.NOTE: 5}
@@ -113,7 +115,7 @@ async def test_an_urgent_card_goes_before_a_reporters_burst(db: Database, dispat
     with db.transaction() as session:
         report = session.get(Report, urgent_id)
         assert report is not None
-        outbox.enqueue(session, now=utcnow(), **police.card(report))
+        outbox.enqueue(session, police.card(report), utcnow())
         notes = session.exec(select(Outbox).where(Outbox.kind == police.NOTE)).all()
     assert len(notes) == ADDITIONS
     sent: list[Outbox] = []
@@ -135,7 +137,7 @@ async def test_a_malformed_police_message_does_not_hold_the_ones_behind(
         for report_id in (first, second):
             report = session.get(Report, report_id)
             assert report is not None
-            outbox.enqueue(session, now=utcnow(), **police.card(report))
+            outbox.enqueue(session, police.card(report), utcnow())
     posted: list[int] = []
 
     async def transport(row: Outbox) -> None:
@@ -159,14 +161,9 @@ async def test_a_notice_keeps_trying_for_days_then_shows_on_the_card(
     _report(resident, "Người xưng công an gọi đòi chuyển tiền xác minh")
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
+        question = {"text": "Công an hỏi: bạn chuyển tiền lúc mấy giờ?"}
         row = outbox.enqueue(
-            session,
-            channel="telegram",
-            recipient="8802",
-            kind="reply",
-            payload={"text": "Công an hỏi: bạn chuyển tiền lúc mấy giờ?"},
-            now=utcnow(),
-            report_id=report.id,
+            session, outbox.Message("telegram", "8802", "reply", question, report.id), utcnow()
         )
         session.flush()
         notice_id = row.id or 0
@@ -190,9 +187,7 @@ async def test_a_notice_keeps_trying_for_days_then_shows_on_the_card(
     with db.transaction() as session:
         assert session.get(Outbox, notice_id).status == outbox.FAILED  # type: ignore[union-attr]
         report = session.exec(select(Report)).one()
-        assert (
-            "chưa đến được người báo tin" in triage.card(session, dispatcher.content, report).text
-        )
+        assert "chưa đến được người báo tin" in card.card(session, dispatcher.content, report).text
         refresh = session.exec(
             select(Outbox).where(Outbox.kind == police.CARD).order_by(col(Outbox.id).desc())
         ).first()
@@ -204,14 +199,8 @@ async def test_two_senders_never_send_a_row_twice(db: Database) -> None:
     sender from taking the same rows."""
     with db.transaction() as session:
         for n in range(8):
-            outbox.enqueue(
-                session,
-                channel="telegram",
-                recipient=str(9000 + n),
-                kind="reply",
-                payload={"text": f"tin {n}"},
-                now=utcnow(),
-            )
+            message = outbox.Message("telegram", str(9000 + n), "reply", {"text": f"tin {n}"})
+            outbox.enqueue(session, message, utcnow())
     sent: Counter[int] = Counter()
 
     async def slow(row: Outbox) -> None:

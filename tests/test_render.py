@@ -37,3 +37,22 @@ def test_numbered_options_count_across_the_turn() -> None:
         Reply("Hai", ((Button("B", "/b"), Button("C", "/c")),)),
     ]
     assert numbered(replies) == ["Một\n  [1] A", "Hai\n  [2] B\n  [3] C"]
+
+
+def test_a_numbered_list_shows_no_command_beside_the_number() -> None:
+    """On Zalo the number is how a resident chooses: "— /thudoan" beside it only puzzled."""
+    from bot.channels.render import Abilities, fit
+
+    library = Reply("Chọn một thủ đoạn", ((Button("Thông báo trúng thưởng", "/thudoan 3"),),))
+    [[piece]] = fit([library], Abilities(html=False, buttons=0, max_text=2000))
+    assert "[1] Thông báo trúng thưởng" in piece.text and "— /" not in piece.text
+
+
+def test_a_message_outside_a_turn_shows_how_to_type_each_option() -> None:
+    """An alert or an officer's question arrives outside any turn: its numbers cannot be
+    typed back, so each option shows its command."""
+    from bot.channels.render import Abilities, fit
+
+    question = Reply("Công an hỏi thêm", ((Button("Trả lời", "/bosung ABCD-2345"),),))
+    [[piece]] = fit([question], Abilities(html=False, buttons=0, max_text=2000), commands=True)
+    assert "[1] Trả lời — /bosung ABCD-2345" in piece.text

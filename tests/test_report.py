@@ -134,6 +134,8 @@ def test_trafficking_is_saved_and_paged_as_soon_as_the_victim_is_placed(chat: Ch
         assert (report.ack_due_at - report.created_at).total_seconds() == 15 * 60
     assert len(_cards(db)) == 1  # the police are paged with this very turn
     assert report.receipt_code in chat.text
+    assert "gọi lại cho bạn" in chat.text  # a phone to call back, asked first of the rest
+    chat.press("Không để lại số")
     assert "kể thêm sự việc" in chat.text  # the rest goes into the same report
     code = _walk(chat, account="Em tôi đi làm theo lời mời trên Facebook rồi mất liên lạc")
     assert code == report.receipt_code and "Đã lưu những gì bạn thêm" in chat.text
@@ -192,6 +194,8 @@ def test_yes_to_the_question_makes_it_urgent_and_it_can_be_stepped_out_of(chat: 
 def test_typed_urgent_words_at_the_type_step(chat: Chat) -> None:
     _begin(chat)
     chat.send("người nhà tôi bị giữ ở Campuchia, họ đòi tiền chuộc")
+    assert "Có người đang bị giữ" in chat.text  # words offer the urgent path, never decide
+    chat.press("Có, có người")
     assert "Nạn nhân đang ở đâu" in chat.text
     draft = chat.state().draft
     assert draft is not None and draft.account and "tiền chuộc" in draft.account  # not asked twice

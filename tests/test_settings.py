@@ -25,13 +25,18 @@ NAMES = (
     "BACKUP_DIR",
     "BACKUP_AT",
     "BACKUP_KEEP",
+    "PUBLIC_URL",
+    "WEBPUSH_SUBJECT",
+    "HTTP_HOST",
+    "HTTP_PORT",
 )
-# A production deployment that works: Telegram with the police chat, a PostgreSQL database.
+# A production deployment that works: Telegram, the console over https, PostgreSQL.
 WORKING = {
     "ENVIRONMENT": "production",
     "DATABASE_URL": "postgresql+psycopg://canhgiac@127.0.0.1:5432/canhgiac",
     "TELEGRAM_BOT_TOKEN": "123456:ABC",
-    "POLICE_CHAT_ID": "-1001234567890",
+    "PUBLIC_URL": "https://canhgiac.congan-namgianghia.vn",
+    "WEBPUSH_SUBJECT": "mailto:truc-ban@congan-namgianghia.vn",
 }
 
 
@@ -74,27 +79,36 @@ def test_local_runs_stay_permissive(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_production_needs_a_messenger(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError, match="needs a messenger"):
-        _production(monkeypatch, TELEGRAM_BOT_TOKEN="", POLICE_CHAT_ID="")
+        _production(monkeypatch, TELEGRAM_BOT_TOKEN="")
+
+
+def test_police_work_without_telegram_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Residents on Zalo, police in the console: no Telegram anywhere is a whole deployment."""
+    zalo = {"ZALO_OA_APP_ID": "2826623761416750119", "ZALO_OA_SECRET_KEY": "4GWZIBC8RB7pWeRlWeIO"}
+    settings = _production(monkeypatch, TELEGRAM_BOT_TOKEN="", **zalo)
+    assert not settings.telegram_bot_token and not settings.police_chat_id
+    assert settings.secure_cookies
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "complaint"),
     [
-        {"POLICE_CHAT_ID": ""},
-        # Zalo tips are worked on Telegram: Zalo alone leaves the cards nowhere to go.
-        {
-            "TELEGRAM_BOT_TOKEN": "",
-            "ZALO_OA_APP_ID": "2826623761416750119",
-            "ZALO_OA_SECRET_KEY": "4GWZIBC8RB7pWeRlWeIO",
-        },
-        {"TELEGRAM_BOT_TOKEN": "", "ZALO_BOT_TOKEN": "bot-token"},
+        ({"PUBLIC_URL": ""}, "needs PUBLIC_URL"),
+        ({"PUBLIC_URL": "http://canhgiac.example.vn"}, "needs PUBLIC_URL"),
+        ({"WEBPUSH_SUBJECT": ""}, "needs WEBPUSH_SUBJECT"),
+        ({"WEBPUSH_SUBJECT": "truc-ban@example.vn"}, "needs WEBPUSH_SUBJECT"),
     ],
 )
-def test_production_needs_a_way_for_police_to_receive_tip_cards(
-    monkeypatch: pytest.MonkeyPatch, changes: dict[str, str]
+def test_production_needs_the_console_address_and_a_push_contact(
+    monkeypatch: pytest.MonkeyPatch, changes: dict[str, str], complaint: str
 ) -> None:
-    with pytest.raises(SettingsError, match="no way for police to receive tip cards"):
+    with pytest.raises(SettingsError, match=complaint):
         _production(monkeypatch, **changes)
+
+
+def test_the_console_address_defaults_to_the_local_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(monkeypatch, HTTP_PORT="8123")
+    assert settings.public_url == "http://127.0.0.1:8123" and not settings.secure_cookies
 
 
 @pytest.mark.parametrize("name", ["TELEGRAM_WEBHOOK_SECRET", "ZALO_BOT_WEBHOOK_SECRET"])

@@ -79,7 +79,7 @@ async def test_every_other_journey_on_telegram(fake: FakeTelegram, running) -> N
     assert "Câu 1/6" in await user.say("/cauhoi")
     assert "Đúng" in await user.press("Cúp máy")
     assert "chọn một mục" in await user.say("0987654321")  # mid-quiz: it stays on the question
-    assert "chưa có phản ánh" in await user.say("/kiemtra 0987654321")
+    assert "chưa có xác nhận" in await user.say("/kiemtra 0987654321")
     assert "chưa có tố giác" in await user.say("/theodoi")
     assert "Không tìm thấy" in await user.say("ABCD-EFGH")
     await user.say("/dangky")

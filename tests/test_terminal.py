@@ -54,8 +54,9 @@ def test_every_journey_through_piped_input(url: str, tmp_path: Path) -> None:
             "0912 345 678",
             "/totgiac",
             "1",
-            "4",  # consent, then "Giả danh công an"
+            "4",  # consent, then a group of tricks; a story typed instead of a choice:
             "Người xưng công an gọi từ số 0912345678, đòi chuyển 20 triệu vào tài khoản tạm giữ",
+            "1",  # "Giả danh công an, tòa án", đúng
             "1",  # Xong
             "20 triệu",
             "hôm qua",
@@ -77,7 +78,7 @@ def test_every_journey_through_piped_input(url: str, tmp_path: Path) -> None:
         "Chọn một thủ đoạn",
         "Thông báo trúng thưởng",
         "Câu 1/6",
-        "chưa có phản ánh",
+        "chưa có xác nhận",
         "Trước khi tố giác",
         "Kiểm tra lại tố giác",
         "20.000.000 đ",
@@ -103,7 +104,8 @@ def test_a_half_written_report_survives_a_restart(url: str, tmp_path: Path) -> N
         ["/totgiac", "1", "4", "Họ gọi xưng công an, đòi chuyển tiền vào tài khoản"], url, tmp_path
     )
     out = _chat(["/totgiac", "1"], url, tmp_path)
-    assert "đang soạn dở" in out and "Gửi số điện thoại" in out
+    # Back where it stood: the story kept, the kind it sounds like offered.
+    assert "đang soạn dở" in out and "Giả danh công an" in out
 
 
 def test_make_run_default_is_a_sqlite_file(tmp_path: Path) -> None:

@@ -136,11 +136,16 @@ def test_officer_command_line(database_url: str, monkeypatch, capsys) -> None:
     assert main(["officer", "add", "--name", "X", "--role", "admin", "--telegram-id", "42"]) == 2
     assert main(["officer", "add", "--name", "   ", "--role", "officer"]) == 2  # no blank names
     assert main(["officer", "set-role", "1", "lead"]) == 0
+    assert main(["officer", "link", "1"]) == 0  # a fresh console set-up link
+    assert main(["officer", "link", "99"]) == 2
     assert main(["officer", "remove", "1"]) == 0
+    assert main(["officer", "link", "1"]) == 2  # none for a removed officer
     main(["officer", "list"])
     out = capsys.readouterr().out
-    assert "Lê Văn Cường\tlead\ttelegram:42\tremoved" in out
+    assert "Lê Văn Cường\tlead\tconsole:-\ttelegram:42\tremoved" in out
     assert "already belongs" in out and "1–128 characters" in out
+    links = re.findall(r"console set-up link \(one use, 24 hours\): (http://\S+/setup/\S+)", out)
+    assert len(links) == 2 and links[0] != links[1]
 
 
 def test_commands_print_no_migration_chatter(tmp_path) -> None:
@@ -234,8 +239,13 @@ async def test_question_answer_and_decision_end_to_end(
     assert relayed.params.get("reply_parameters")  # said under the card
 
     await _press(fake, 9001, "Đang xác minh")
-    await _press(fake, 9001, "Xác nhận đối tượng")
+    # One identifier at a time, with a reason: the Techcombank account stays unconfirmed.
+    pick = await _press_for_note(fake, officer, "Xác nhận đối tượng")
+    assert "Chọn từng cái một" in pick
+    assert "xác nhận" in (await officer.press("0912 345 678")).lower()
+    assert "Đã xác nhận 0912 345 678" in await officer.say("Nhà mạng xác nhận số này lừa đảo")
     assert "đã được Công an xác nhận" in await resident.say("/kiemtra 0912345678")
+    assert "đã được Công an xác nhận" not in await resident.say("/kiemtra 190312345678")
     prompt = await _press_for_note(fake, officer, "Đã xử lý")
     assert "kết quả xử lý" in prompt
     before = len([s for s in fake.sent if s.chat_id == POLICE_CHAT])

@@ -157,7 +157,7 @@ async def _walk_every_journey(person) -> str:  # type: ignore[no-untyped-def]
     assert "thủ đoạn" in (await person.say("/thudoan")).lower()
     await person.press("Giả danh, tin nhắn")  # the library's group, then the trick
     assert "Dấu hiệu" in await person.press("Giả danh công an")
-    assert "chưa có phản ánh" in await person.say("/kiemtra 0912 345 678")
+    assert "chưa có xác nhận" in await person.say("/kiemtra 0912 345 678")
     assert "Câu 1/" in await person.say("/cauhoi")
     answered = await person.say("1")  # the first option, by number
     assert "Đúng!" in answered or "Chưa đúng" in answered
@@ -409,13 +409,9 @@ async def test_a_status_notice_outside_the_window_waits_for_the_next_message(
     await person.say("/start")
     oa.inactive.add("4030")
     with db.transaction() as session:
+        notice = Reply("Tố giác ABCD-2345 của bạn: Đang xác minh.").to_dict()
         outbox.enqueue(
-            session,
-            channel="zalo_oa",
-            recipient="4030",
-            kind="reply",
-            payload=Reply("Tố giác ABCD-2345 của bạn: Đang xác minh.").to_dict(),
-            now=datetime.now(UTC),
+            session, outbox.Message("zalo_oa", "4030", "reply", notice), datetime.now(UTC)
         )
     for _ in range(100):
         await asyncio.sleep(0.1)

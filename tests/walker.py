@@ -68,8 +68,15 @@ class ReportWalker:
         story = self.story
         if step == "done":
             return None
-        if step == "consent":
+        if step in ("consent", "consent_short"):
             return Action("press", "Đồng ý")
+        if step == "type_guess":
+            shown = fold(re.sub(r"</?[bi]>", "", text))
+            guessed = shown[shown.rfind(_MARKERS["type_guess"]) :]
+            right = fold(story.type) in guessed
+            return Action("press", "Đúng" if right else "Chọn loại khác")
+        if step == "callback":
+            return Action("press", "Để lại số" if story.phone else "Không để lại số")
         if step == "resume":
             return Action("press", "Tiếp tục" if self.resume else "Làm lại")
         if step == "type":
@@ -133,6 +140,9 @@ _MARKERS: dict[str, str] = {}
 def _markers() -> dict[str, str]:
     return {
         "consent": _prompt("report.consent"),
+        "consent_short": _prompt("report.consent_short"),
+        "type_guess": _prompt("report.ask_type_guess"),
+        "callback": _prompt("report.ask_callback"),
         "resume": _prompt("report.resume_draft"),
         "type": _prompt("report.ask_type"),
         "type_in_group": fold("chọn thủ đoạn gần đúng nhất"),
