@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,24 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/canhgiac run
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work here), with
+# an emoji font so that screenshots show the console's icons. Installed when missing and we
+# may (root with apt-get); otherwise the tests are skipped and the run says why.
+CHROMIUM_BIN := /usr/bin/chromium
+EMOJI := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
+
+browser:
+	@if { [ ! -x $(CHROMIUM_BIN) ] || [ ! -e $(EMOJI) ]; } \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing $(BROWSER_PACKAGES) for the browser tests (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; } \
+	    || echo "Could not install $(BROWSER_PACKAGES): the browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
