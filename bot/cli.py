@@ -10,9 +10,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import broadcast_cli, officer_cli, privacy_cli, report_cli, updates_cli
+from bot import broadcast_cli, key_cli, officer_cli, privacy_cli, report_cli, updates_cli
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
+from db import sealing
 from db.engine import Database
 
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     broadcast_cli.add_arguments(commands)
     updates_cli.add_arguments(commands)
     privacy_cli.add_arguments(commands)
+    key_cli.add_arguments(commands)
     report_cli.add_arguments(commands)
     jobs = commands.add_parser("jobs", help="scheduled work (reminders, escalation, digest)")
     tick = jobs.add_subparsers(dest="action", required=True).add_parser(
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         "--refill", action="store_true", help="fill again even if the database was filled before"
     )
     args = parser.parse_args(argv)
+    if args.command == "key" and args.action == "new":  # before settings: production needs one
+        return key_cli.new_line(key_cli.ring_if_any())
 
     try:
         settings = settings_module.load()
@@ -83,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"canhgiac: {error}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    if settings.data_keys is not None:
+        sealing.install(settings.data_keys)
+    if settings.data_key_created:
+        print(
+            f"canhgiac: đã tạo khoá mã hoá dữ liệu cá nhân tại {settings.data_key_file} — "
+            "giữ bí mật và sao lưu riêng (không cùng cơ sở dữ liệu): mất khoá là mất dữ liệu",
+            file=sys.stderr,
+        )
+    if args.command == "key":
+        return _on_database(settings, lambda db: key_cli.run(args, db, settings.data_key_file))
     if args.command == "content":
         from bot import content_check
 

@@ -9,12 +9,15 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from db import sealing
 from db.retention import Policy as RetentionPolicy
 from handlers.types import Limits
 
 DEFAULT_DATABASE_URL = "sqlite:///data/canhgiac.db"
 # Where a production deployment keeps its daily backups unless BACKUP_DIR says otherwise.
 DEFAULT_PRODUCTION_BACKUP_DIR = "data/backups"
+# Where a local run keeps the data key it made on first start (DATA_KEY_FILE).
+DEFAULT_LOCAL_KEY_FILE = "data/keys"
 # A webhook secret is all that stands between the internet and a forged update.
 MIN_PRODUCTION_WEBHOOK_SECRET = 32
 # Zalo issues 20-character secret keys; anything much shorter was mistyped or truncated.
@@ -138,6 +141,11 @@ class Settings:
     # How long personal data is kept (db/retention.py), and when the daily purge runs.
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     purge_at: time = time(3, 0)
+    # The keys that seal personal data at rest (db/sealing.py), and the file they came from
+    # (None when from DATA_KEYS); `data_key_created`: this start made a new local key file.
+    data_keys: sealing.KeyRing | None = None
+    data_key_file: Path | None = None
+    data_key_created: bool = False
 
     @property
     def secure_cookies(self) -> bool:
@@ -157,12 +165,37 @@ class Settings:
         return bool(self.telegram_bot_token or self.zalo_oa or self.zalo_bot_token)
 
 
+def _data_keys(environment: str) -> tuple[sealing.KeyRing, Path | None, bool]:
+    """DATA_KEYS (`id:base64key` separated by commas, the last one current), else the key
+    file DATA_KEY_FILE; a local run makes its own key file on first start, production
+    refuses to start without keys (personal data would otherwise be stored in clear)."""
+    raw = os.environ.get("DATA_KEYS", "").strip()
+    try:
+        if raw:
+            return sealing.KeyRing.parse(raw), None, False
+        named = os.environ.get("DATA_KEY_FILE", "").strip()
+        if not named and environment == "production":
+            raise SettingsError(
+                "ENVIRONMENT=production needs DATA_KEYS or DATA_KEY_FILE, the keys that "
+                "encrypt personal data at rest (`canhgiac key new` makes one)"
+            )
+        path = Path(named or DEFAULT_LOCAL_KEY_FILE)
+        if path.exists():
+            return sealing.load_key_file(path), path, False
+        if environment == "production":
+            raise SettingsError(f"DATA_KEY_FILE {path} does not exist")
+        return sealing.create_key_file(path), path, True
+    except sealing.NoKey as error:
+        raise SettingsError(f"DATA_KEYS / DATA_KEY_FILE: {error}") from error
+
+
 def load(env_file: str | Path | None = ".env") -> Settings:
     """Read settings; .env fills in only what the environment does not already say."""
     if env_file and Path(env_file).exists():
         load_dotenv(env_file, override=False)
     get = os.environ.get
     environment = get("ENVIRONMENT", "local").strip().lower()
+    data_keys, data_key_file, data_key_created = _data_keys(environment)
     settings = Settings(
         environment=environment,
         database_url=get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
@@ -225,6 +258,9 @@ def load(env_file: str | Path | None = ".env") -> Settings:
             audit_days=_int("RETENTION_AUDIT_DAYS", 730, 1),
         ),
         purge_at=_clock_time("PURGE_AT", time(3, 0)),
+        data_keys=data_keys,
+        data_key_file=data_key_file,
+        data_key_created=data_key_created,
     )
     _check(settings)
     return settings

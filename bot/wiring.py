@@ -6,13 +6,17 @@ import logging
 
 import content
 from bot.settings import Settings
+from db import sealing
 from db.engine import Database
 from db.migrate import upgrade
 from handlers.dispatcher import Dispatcher
 
 
 def open_database(settings: Settings) -> Database:
-    """The database, brought to the latest migration before anything uses it."""
+    """The database, brought to the latest migration before anything uses it; the data keys
+    installed first, as migrations and every read of a sealed column need them."""
+    if settings.data_keys is not None:
+        sealing.install(settings.data_keys)
     upgrade(settings.database_url)
     return Database(settings.database_url)
 

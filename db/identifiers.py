@@ -136,7 +136,7 @@ def standing(session: Session, parsed: ParsedIdentifier) -> Standing:
         return Standing(False, 0)
     ids = [row[0] for row in rows]
     count = session.exec(
-        select(func.count(func.distinct(Report.resident_id)))
+        select(func.count(func.distinct(Report.reporter_tag)))
         .join(ReportIdentifier, col(Report.id) == ReportIdentifier.report_id)
         .where(col(ReportIdentifier.identifier_id).in_(ids), col(Report.status).not_in(NOT_COUNTED))
     ).one()

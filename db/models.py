@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, Uniqu
 from sqlmodel import Field, SQLModel
 
 from db.clock import utcnow
+from db.sealing import SealedBytes, SealedJSON, SealedText
 
 
 class Conversation(SQLModel, table=True):
@@ -18,7 +19,10 @@ class Conversation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     user_id: str = Field(max_length=64)
-    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Sealed (db/sealing.py): a draft holds the account, phone and whereabouts as typed.
+    state: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(SealedJSON("conversation.state"), nullable=False)
+    )
     # Optimistic lock: two processes never both advance the same conversation.
     version: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
@@ -68,20 +72,31 @@ class Report(SQLModel, table=True):
         # The console's queue: open reports, urgent first (db/queue.py).
         Index("ix_report_urgent_status", "status", "urgent", "created_at"),
         Index("ix_report_claimed_by", "claimed_by"),
+        Index("ix_report_area", "area"),
     )
     id: int | None = Field(default=None, primary_key=True)
     receipt_code: str = Field(max_length=9, unique=True)
     channel: str = Field(max_length=16)
-    # Unlinked (NULL) when the reporter deletes their data; the report stays for police.
-    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    # Who reported, as the app reaches them ("channel:user_id"), sealed; and a keyed tag of
+    # the same (db/sealing.py) to find a resident's own reports. The database alone does not
+    # say whose a report is. Both NULL once the reporter erases their data.
+    reporter: str | None = Field(default=None, sa_column=Column(SealedText("report.reporter")))
+    reporter_tag: str | None = Field(default=None, max_length=64, index=True)
+    # The reporter's area when they reported (a ward code from content/areas), for routing
+    # and statistics.
+    area: str | None = Field(default=None, max_length=32)
     scam_type: str = Field(max_length=32)
     urgent: bool = False
-    account: str = Field(sa_column=Column(Text, nullable=False))
-    victim_info: str | None = Field(default=None, sa_column=Column(Text))
+    account: str = Field(sa_column=Column(SealedText("report.account"), nullable=False))
+    victim_info: str | None = Field(
+        default=None, sa_column=Column(SealedText("report.victim_info"))
+    )
     amount_vnd: int | None = Field(default=None, sa_column=Column(BigInteger))
     occurred_on: date | None = None
     anonymous: bool = True
-    contact_phone: str | None = Field(default=None, max_length=20)
+    contact_phone: str | None = Field(
+        default=None, sa_column=Column(SealedText("report.contact_phone"))
+    )
     consent_version: str = Field(max_length=32)
     status: str = Field(default="moi", max_length=24)
     created_at: datetime = Field(default_factory=utcnow)
@@ -93,6 +108,8 @@ class Report(SQLModel, table=True):
     claimed_by: int | None = Field(default=None, foreign_key="officer.id")
     # Handed up to the ward's leads (by an officer, or unclaimed past an urgent deadline).
     escalated_at: datetime | None = None
+    # When retention cleared the account, whereabouts, phone and reporter (db/retention.py).
+    cleared_at: datetime | None = None
 
 
 class Officer(SQLModel, table=True):
@@ -108,7 +125,9 @@ class Officer(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=64, unique=True)
     password_hash: str | None = Field(default=None, sa_column=Column(Text))
     # RFC 6238 secret (base32); leads and admins must enrol one before they act.
-    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_secret: str | None = Field(
+        default=None, sa_column=Column(SealedText("officer.totp_secret"))
+    )
     totp_enrolled_at: datetime | None = None
     # The last TOTP time step used: a code is accepted once.
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger))
@@ -136,7 +155,7 @@ class ReportEvent(SQLModel, table=True):
     action: str = Field(max_length=32)
     from_status: str | None = Field(default=None, max_length=24)
     to_status: str | None = Field(default=None, max_length=24)
-    note: str | None = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=Column(SealedText("report_event.note")))
 
 
 class Identifier(SQLModel, table=True):
@@ -174,7 +193,7 @@ class Evidence(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size: int
     mime: str = Field(default="image/jpeg", max_length=64)
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data: bytes = Field(sa_column=Column(SealedBytes("evidence.data"), nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -186,7 +205,9 @@ class Outbox(SQLModel, table=True):
     channel: str = Field(max_length=16)
     recipient: str = Field(max_length=64)
     kind: str = Field(max_length=24)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(SealedJSON("outbox.payload"), nullable=False)
+    )
     # 0 = a reply someone waits for; larger = bulk, sent after.
     priority: int = 0
     status: str = Field(default="pending", max_length=12)
@@ -213,7 +234,7 @@ class AppSecret(SQLModel, table=True):
 
     __tablename__ = "app_secret"
     key: str = Field(max_length=64, primary_key=True)
-    value: str = Field(sa_column=Column(Text, nullable=False))
+    value: str = Field(sa_column=Column(SealedText("app_secret.value"), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -296,7 +317,9 @@ class FailedUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     update_id: str = Field(max_length=64)
-    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    body: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(SealedJSON("failed_update.body"), nullable=False)
+    )
     error: str = Field(sa_column=Column(Text, nullable=False))
     attempts: int = 0
     # failed → replay (an admin asked) → replayed, or failed again.
@@ -347,7 +370,9 @@ class ConsoleSession(SQLModel, table=True):
     # The second factor was given in this session (leads and admins need it to act).
     verified_at: datetime | None = None
     # A TOTP secret shown to this session for enrolment, until it is confirmed.
-    pending_totp: str | None = Field(default=None, max_length=64)
+    pending_totp: str | None = Field(
+        default=None, sa_column=Column(SealedText("console_session.pending_totp"))
+    )
     csrf: str = Field(max_length=64)
     address: str = Field(default="", max_length=64)
     agent: str = Field(default="", max_length=255)
@@ -362,7 +387,7 @@ class AuditEvent(SQLModel, table=True):
     officer_id: int | None = Field(default=None, foreign_key="officer.id", index=True)
     action: str = Field(max_length=32)
     report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
-    detail: str | None = Field(default=None, sa_column=Column(Text))
+    detail: str | None = Field(default=None, sa_column=Column(SealedText("audit_event.detail")))
     address: str = Field(default="", max_length=64)
 
 

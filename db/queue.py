@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from content import fold
 from db import identifiers, reports
 from db.clock import VIETNAM
-from db.models import Identifier, Report, ReportIdentifier, ReportWords, Resident
+from db.models import Identifier, Report, ReportIdentifier, ReportWords
 
 PAGE = 50
 OPEN, CLOSED, ALL = "open", "closed", "all"
@@ -68,8 +68,7 @@ def _conditions(filters: Filters, officer_id: int | None, now: datetime) -> list
     if filters.channel:
         where.append(col(Report.channel) == filters.channel)
     if filters.area:
-        area = select(Resident.id).where(col(Resident.area) == filters.area)
-        where.append(col(Report.resident_id).in_(area))
+        where.append(col(Report.area) == filters.area)
     if filters.since:
         where.append(col(Report.created_at) >= _day_start(filters.since))
     if filters.until:

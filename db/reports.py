@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from content import fold
-from db import identifiers
+from db import identifiers, sealing
 from db.models import Evidence, Report, ReportEvent, ReportIdentifier, ReportWords
 
 # No 0/O/1/I/L, so a code copied by hand from a phone screen survives.
@@ -107,15 +108,18 @@ class Draft:
 def create(
     session: Session,
     draft: Draft,
-    resident_id: int | None,
+    reporter: str | None,
     now: datetime,
     ack_within: timedelta,
     resolve_within: timedelta,
+    area: str | None = None,
 ) -> Report:
     report = Report(
         receipt_code=new_receipt_code(session),
         channel=draft.channel,
-        resident_id=resident_id,
+        reporter=reporter,
+        reporter_tag=sealing.reporter_tag(reporter) if reporter else None,
+        area=area,
         scam_type=draft.scam_type,
         urgent=draft.urgent,
         account=draft.account,
@@ -146,7 +150,7 @@ def create(
             )
             .values(report_id=report.id, draft_owner=None)
         )
-    session.add(ReportWords(report_id=report.id, words=fold(report.account)))
+    session.add(ReportWords(report_id=report.id, words=search_words(report.account)))
     record(session, report, RESIDENT, "created", now, to_status=NEW)
     return report
 
@@ -179,9 +183,9 @@ def amend(session: Session, report: Report, draft: Draft, now: datetime) -> bool
         report.updated_at = now
         words = session.get(ReportWords, report.id)
         if words is None:
-            session.add(ReportWords(report_id=report.id, words=fold(report.account)))
+            session.add(ReportWords(report_id=report.id, words=search_words(report.account)))
         else:
-            words.words = fold(report.account)
+            words.words = search_words(report.account)
     return changed
 
 
@@ -240,20 +244,38 @@ def by_code(session: Session, code: str) -> Report | None:
     return session.exec(select(Report).where(Report.receipt_code == code)).first()
 
 
-def of_resident(session: Session, resident_id: int, limit: int = 10) -> list[Report]:
+# A run of seven or more digits (a phone or account number, spaced or not): left out of the
+# search words, which are stored unsealed; numbers are found through the identifier index.
+LONG_NUMBER = re.compile(r"\d(?:[\s.\-]?\d){6,}")
+
+
+def search_words(account: str) -> str:
+    """The account folded for the console's word search (db/queue.py), without numbers."""
+    return LONG_NUMBER.sub("#", fold(account))
+
+
+def is_reporter(report: Report, owner: str) -> bool:
+    """Whether the account "channel:user_id" filed this report (its keyed tag matches)."""
+    return report.reporter_tag is not None and report.reporter_tag in sealing.reporter_tags(owner)
+
+
+def of_resident(session: Session, owner: str, limit: int = 10) -> list[Report]:
     return list(
         session.exec(
             select(Report)
-            .where(Report.resident_id == resident_id)
+            .where(col(Report.reporter_tag).in_(sealing.reporter_tags(owner)))
             .order_by(col(Report.created_at).desc())
             .limit(limit)
         ).all()
     )
 
 
-def recent_of_resident(session: Session, resident_id: int, since: datetime) -> list[Report]:
+def recent_of_resident(session: Session, owner: str, since: datetime) -> list[Report]:
     return list(
         session.exec(
-            select(Report).where(Report.resident_id == resident_id, col(Report.created_at) >= since)
+            select(Report).where(
+                col(Report.reporter_tag).in_(sealing.reporter_tags(owner)),
+                col(Report.created_at) >= since,
+            )
         ).all()
     )

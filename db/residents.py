@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from db import broadcasts, conversations, outbox
+from db import broadcasts, conversations, outbox, sealing
 from db.models import Consent, FailedUpdate, Report, Resident, Throttle
 from db.reports import discard_draft_evidence
 from db.upsert import insert_ignore
@@ -61,16 +61,22 @@ def record_consent(
 def erase(session: Session, resident: Resident, draft_owner: str) -> None:
     """Remove a resident's personal data; their reports stay for police, unlinked and without
     the reporter's phone."""
-    session.execute(
-        update(Report)
-        .where(col(Report.resident_id) == resident.id)
-        .values(resident_id=None, contact_phone=None)
-    )
+    unlink_reports(session, draft_owner)
     discard_draft_evidence(session, draft_owner)
     assert resident.id is not None
     broadcasts.forget_resident(session, resident.id)
     session.execute(delete(Consent).where(col(Consent.resident_id) == resident.id))
     session.delete(resident)
+
+
+def unlink_reports(session: Session, owner: str) -> None:
+    """The reports stay for police, without who filed them or the reporter's phone."""
+    session.execute(
+        update(Report)
+        .where(col(Report.reporter_tag).in_(sealing.reporter_tags(owner)))
+        .values(reporter=None, reporter_tag=None, contact_phone=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def forget(session: Session, channel: str, user_id: str) -> None:
@@ -82,7 +88,8 @@ def forget(session: Session, channel: str, user_id: str) -> None:
     resident = find(session, channel, user_id)
     if resident is not None:
         erase(session, resident, owner)
-    else:
+    else:  # reports outlive the resident row (retention drops idle residents)
+        unlink_reports(session, owner)
         discard_draft_evidence(session, owner)
     conversations.forget(session, channel, user_id)
     outbox.forget_recipient(session, channel, user_id)

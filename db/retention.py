@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
-from db import broadcasts, outbox
+from db import broadcasts, outbox, sealing
 from db.models import (
     AuditEvent,
     Broadcast,
@@ -106,19 +106,24 @@ def idle_residents(session: Session, policy: Policy, now: datetime) -> int:
         col(Conversation.channel) == col(Resident.channel),
         col(Conversation.user_id) == col(Resident.user_id),
     )
-    reporting = exists().where(col(Report.resident_id) == col(Resident.id))
-    gone = list(
-        session.execute(
-            select(col(Resident.id)).where(
-                col(Resident.subscribed).is_(False),
-                col(Resident.created_at) < _before(now, policy.draft_days),
-                ~talking,
-                ~reporting,
-            )
+    idle = session.execute(
+        select(col(Resident.id), col(Resident.channel), col(Resident.user_id)).where(
+            col(Resident.subscribed).is_(False),
+            col(Resident.created_at) < _before(now, policy.draft_days),
+            ~talking,
         )
-        .scalars()
-        .all()
-    )
+    ).all()
+    # A reporter is kept while a report is theirs (/xoadulieu and /baocao look them up); the
+    # link is a keyed tag (db/sealing.py), so it is checked here and not in SQL.
+    gone = [
+        resident_id
+        for resident_id, channel, user_id in idle
+        if not session.execute(
+            select(col(Report.id))
+            .where(col(Report.reporter_tag).in_(sealing.reporter_tags(f"{channel}:{user_id}")))
+            .limit(1)
+        ).first()
+    ]
     for resident_id in gone:
         broadcasts.forget_resident(session, resident_id)
     if gone:
@@ -175,17 +180,18 @@ def closed_notes(session: Session, policy: Policy, now: datetime) -> int:
 def closed_reports(session: Session, policy: Policy, now: datetime) -> int:
     """A closed report past its time keeps what statistics need (type, dates, amount, status,
     the identifiers it named) and loses what says who and what happened to whom."""
-    personal = or_(
-        col(Report.account) != PLACEHOLDER,
-        col(Report.victim_info).is_not(None),
-        col(Report.contact_phone).is_not(None),
-        col(Report.resident_id).is_not(None),
-    )
     return _count(
         session.connection().execute(
             update(Report)
-            .where(_expired_report(policy, now), personal)
-            .values(account=PLACEHOLDER, victim_info=None, contact_phone=None, resident_id=None)
+            .where(_expired_report(policy, now), col(Report.cleared_at).is_(None))
+            .values(
+                account=PLACEHOLDER,
+                victim_info=None,
+                contact_phone=None,
+                reporter=None,
+                reporter_tag=None,
+                cleared_at=now,
+            )
         )
     )
 

@@ -364,7 +364,7 @@ def _tips(session: Session, period: Period) -> Tips:
         select(
             REPORT.c.scam_type,
             REPORT.c.channel,
-            RESIDENT.c.area,
+            REPORT.c.area,
             REPORT.c.urgent,
             month,
             func.count(),
@@ -372,13 +372,12 @@ def _tips(session: Session, period: Period) -> Tips:
             func.count(lost),
         )
         .select_from(REPORT)
-        .outerjoin(RESIDENT, RESIDENT.c.id == REPORT.c.resident_id)
         .outerjoin(status, status.c.report_id == REPORT.c.id)
         .where(_in_period(period))
         .group_by(
             REPORT.c.scam_type,
             REPORT.c.channel,
-            RESIDENT.c.area,
+            REPORT.c.area,
             REPORT.c.urgent,
             month,
         )
@@ -568,7 +567,7 @@ def _identifiers(session: Session, period: Period) -> Identifiers:
         .subquery()
     )
     word = IDENTIFIER_EVENT.alias()
-    reporters = func.count(func.distinct(REPORT.c.resident_id))
+    reporters = func.count(func.distinct(REPORT.c.reporter_tag))
     ranked = session.execute(
         select(
             IDENTIFIER.c.kind,
@@ -610,13 +609,12 @@ def reports_of(session: Session, period: Period) -> list[ReportRow]:
             REPORT.c.occurred_on,
             REPORT.c.scam_type,
             REPORT.c.urgent,
-            RESIDENT.c.area,
+            REPORT.c.area,
             REPORT.c.channel,
             status_value,
             REPORT.c.amount_vnd,
         )
         .select_from(REPORT)
-        .outerjoin(RESIDENT, RESIDENT.c.id == REPORT.c.resident_id)
         .outerjoin(status, status.c.report_id == REPORT.c.id)
         .where(_in_period(period))
         .order_by(REPORT.c.created_at, REPORT.c.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from db import reports, residents, throttle
+from db import reports, throttle
 from db.models import Report
 from handlers import triage
 from handlers.evidence import count as evidence_count
@@ -28,8 +28,7 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     if code is None:
         return state, [menu_reply(ctx.content, ctx.content.text("followup.usage"))]
     report = reports.by_code(ctx.session, code)
-    resident = residents.find(ctx.session, msg.channel, msg.user_id)
-    if report is None or resident is None or report.resident_id != resident.id:
+    if report is None or not reports.is_reporter(report, f"{msg.channel}:{msg.user_id}"):
         # The same answer whether the code exists or not: codes can't be probed here.
         return state, [menu_reply(ctx.content, ctx.content.text("followup.not_yours", code=code))]
     if report.status not in reports.OPEN:

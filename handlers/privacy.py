@@ -12,10 +12,10 @@ FLOW = Flow("privacy")
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     resident = residents.find(ctx.session, msg.channel, msg.user_id)
-    if resident is None and state.draft is None:
+    mine = reports.of_resident(ctx.session, f"{msg.channel}:{msg.user_id}", 50)
+    if resident is None and state.draft is None and not mine:
         return state, [menu_reply(ctx.content, ctx.content.text("privacy.nothing"))]
     # Open urgent reports: the police may need to reach this resident, who is told so first.
-    mine = reports.of_resident(ctx.session, resident.id, 50) if resident and resident.id else []
     urgent = [r.receipt_code for r in mine if r.urgent and r.status in reports.OPEN]
     state, _ = enter(ctx, state, FLOW, "confirm")
     state.data["user"] = [msg.channel, msg.user_id]

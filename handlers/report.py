@@ -913,8 +913,7 @@ def _save(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(state)
     channel, user_id = draft.owner.split(":", 1)
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
-    assert resident.id is not None
-    recent = reports.recent_of_resident(ctx.session, resident.id, ctx.now - timedelta(days=1))
+    recent = reports.recent_of_resident(ctx.session, draft.owner, ctx.now - timedelta(days=1))
     same = next(
         (r for r in recent if r.account == draft.account and r.scam_type == draft.type), None
     )
@@ -930,10 +929,11 @@ def _save(ctx: Context, state: State) -> list[Reply]:
     report = reports.create(
         ctx.session,
         _to_report_draft(ctx, draft),
-        resident.id,
+        draft.owner,
         ctx.now,
         ack_within=_ack_within(ctx, draft.urgent),
         resolve_within=timedelta(days=ctx.limits.resolve_days),
+        area=resident.area,
     )
     ctx.effects.extend(_announce(ctx, report))
     if draft.evidence:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from content import Content
 from db import identifiers, outbox
-from db.models import Evidence, Identifier, Officer, Report, ReportEvent, ReportIdentifier, Resident
+from db.models import Evidence, Identifier, Officer, Report, ReportEvent, ReportIdentifier
 from handlers import police
 
 
@@ -77,8 +77,7 @@ def build(session: Session, content: Content, report: Report, photos: bool = Tru
         else []
     )
     holder = session.get(Officer, report.claimed_by) if report.claimed_by else None
-    resident = session.get(Resident, report.resident_id) if report.resident_id else None
-    area = content.area(resident.area) if resident and resident.area else None
+    area = content.area(report.area) if report.area else None
     return ReportView(
         report,
         named,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from db import reports, residents, throttle
+from db import reports, throttle
 from db.clock import to_vietnam
 from db.models import Report
 from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
@@ -19,8 +19,7 @@ MAX_ADD_BUTTONS = 3
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     if arg:
         return by_code(ctx, state, msg, arg)
-    resident = residents.find(ctx.session, msg.channel, msg.user_id)
-    mine = reports.of_resident(ctx.session, resident.id) if resident and resident.id else []
+    mine = reports.of_resident(ctx.session, f"{msg.channel}:{msg.user_id}")
     content = ctx.content
     if mine:
         lines = [content.text("track.header")]
@@ -88,8 +87,7 @@ def _show(ctx: Context, msg: Incoming, code: str) -> list[Reply]:
         return [Reply(ctx.content.text("track.not_found", code=code), menu)]
     # Anyone holding a code sees its status; only its reporter sees what it is about (a
     # trafficking report's type alone says too much).
-    own = residents.find(ctx.session, msg.channel, msg.user_id)
-    mine = own is not None and report.resident_id == own.id
+    mine = reports.is_reporter(report, f"{msg.channel}:{msg.user_id}")
     kind = (
         type_label(ctx.content, report.scam_type) if mine else ctx.content.text("track.type_hidden")
     )

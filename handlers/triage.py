@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from content import Content
 from db import identifiers, officers, reports
-from db.models import Officer, Report, Resident
+from db.models import Officer, Report
 from db.outbox import Message
 from handlers import notify, police
 from handlers.flow import nav, rows
@@ -285,10 +285,10 @@ def _status_notice(content: Content, report: Report, note: str | None) -> Reply:
 
 def _to_reporter(session: Session, content: Content, report: Report, reply: Reply) -> list[Message]:
     """A message for the reporter on the channel they used; none if they erased their data."""
-    resident = session.get(Resident, report.resident_id) if report.resident_id else None
-    if resident is None:
+    if report.reporter is None:
         return []
-    return [Message(resident.channel, resident.user_id, "reply", reply.to_dict(), report.id)]
+    channel, user_id = report.reporter.split(":", 1)
+    return [Message(channel, user_id, "reply", reply.to_dict(), report.id)]
 
 
 def _actor(officer: Officer) -> reports.Actor:

@@ -20,6 +20,7 @@ import content
 from bot import settings as settings_module
 from bot.runner import serve
 from bot.settings import Settings
+from db import sealing
 from db.engine import Database
 from db.migrate import upgrade
 from handlers.dispatcher import Dispatcher
@@ -29,6 +30,11 @@ from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.zalo_servers import ZaloBot, ZaloOA
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+# One data key for the whole run, in the environment too: `canhgiac` commands the tests start
+# as subprocesses must open what the tests sealed, and the other way round.
+TEST_DATA_KEYS = "test1:" + "A" * 43
+os.environ["DATA_KEYS"] = TEST_DATA_KEYS
+sealing.install(sealing.KeyRing.parse(TEST_DATA_KEYS))
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ account id and phone, so a table added later is covered without changing this te
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import JSON, BigInteger, Integer, String, Text, TypeDecorator, cast, func, select
 from sqlmodel import SQLModel
 
@@ -11,6 +13,7 @@ import db.models  # noqa: F401  (every table in the metadata)
 from db import broadcasts, outbox
 from db.engine import Database
 from db.models import Evidence, FailedUpdate, Outbox, Report
+from db.sealing import SealedBytes, SealedJSON, SealedText
 from handlers.dispatcher import Dispatcher
 from tests.chat import Chat
 from tests.test_journeys import _report
@@ -20,6 +23,9 @@ PHONE = "0987654321"
 DIGITS = "987654321"  # the phone in any form it is stored (+84…, 0…)
 
 
+SEALED = (SealedText, SealedJSON, SealedBytes)
+
+
 def _naming(database: Database, *values: str) -> list[str]:
     """Every table.column that holds one of the values (as text, or as the number it is)."""
     found = []
@@ -27,6 +33,20 @@ def _naming(database: Database, *values: str) -> list[str]:
         for table in SQLModel.metadata.sorted_tables:
             for column in table.columns:
                 kind = column.type
+                if isinstance(kind, SEALED):  # stored sealed: looked for in what it opens to
+                    opened = conn.execute(select(column).where(column.is_not(None))).scalars()
+                    shown = [
+                        v.decode("latin-1")
+                        if isinstance(v, bytes)
+                        else json.dumps(v, ensure_ascii=False)
+                        for v in opened
+                    ]
+                    found += [
+                        f"{table.name}.{column.name}: {value}"
+                        for value in values
+                        if any(value in text for text in shown)
+                    ]
+                    continue
                 if isinstance(kind, TypeDecorator):  # SQLModel's AutoString
                     kind = kind.impl_instance
                 for value in values:
@@ -98,7 +118,7 @@ def test_after_erasure_nothing_names_the_person(dispatcher: Dispatcher, db, cloc
     with db.transaction() as session:
         kept = session.exec(select(Report)).scalars().one()
         # The report stays for police, unlinked; its code still answers /theodoi.
-        assert kept.receipt_code == code and kept.resident_id is None and kept.account
+        assert kept.receipt_code == code and kept.reporter_tag is None and kept.account
     stranger = Chat(dispatcher, user="someone-else")
     stranger.send(f"/theodoi {code}")
     assert "Trạng thái" in stranger.text

@@ -25,7 +25,8 @@ def test_erasure_unlinks_reports_and_drops_contact_data(chat: Chat, db) -> None:
     assert "Đã xóa" in chat.text
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
-        assert report.resident_id is None and report.contact_phone is None
+        assert report.reporter is None and report.reporter_tag is None
+        assert report.contact_phone is None
         assert report.account  # kept for the police
         assert session.exec(select(Resident)).first() is None
         assert session.exec(select(Consent)).first() is None
@@ -43,7 +44,7 @@ def test_keeping_data_changes_nothing(chat: Chat, db) -> None:
     chat.press("Giữ lại")
     assert "giữ nguyên" in chat.text
     with db.transaction() as session:
-        assert session.exec(select(Report)).one().resident_id is not None
+        assert session.exec(select(Report)).one().reporter_tag is not None
 
 
 def test_nothing_to_erase(chat: Chat) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel
 
 from bot import cli
 from bot.scheduler import Plan, purge_due
-from db import outbox, reports, retention
+from db import outbox, reports, retention, sealing
 from db.engine import Database
 from db.models import (
     AuditEvent,
@@ -41,7 +41,8 @@ def _report(session: Session, code: str, status: str, closed: datetime) -> Repor
     report = Report(
         receipt_code=code,
         channel="test",
-        resident_id=resident.id,
+        reporter=f"test:r-{code}",
+        reporter_tag=sealing.reporter_tag(f"test:r-{code}"),
         scam_type="ngan_hang",
         account=f"Câu chuyện của {code}",
         victim_info=f"Nạn nhân ở {code}",
@@ -147,14 +148,14 @@ def test_purge_clears_what_is_past_its_time_and_nothing_younger(db, clock: Clock
         for code in ("OLDDONE", "OLDRAC"):
             report = by_code[code]
             assert report.account == retention.PLACEHOLDER
-            assert (report.victim_info, report.contact_phone, report.resident_id) == (None,) * 3
+            assert (report.victim_info, report.contact_phone, report.reporter_tag) == (None,) * 3
             # What statistics need stays.
             assert report.scam_type == "ngan_hang" and report.amount_vnd == 5_000_000
             assert report.status in reports.CLOSED and report.created_at
         for code in ("NEWDONE", "NEWRAC", "OLDOPEN"):
             report = by_code[code]
             assert report.account.startswith("Câu chuyện") and report.contact_phone
-            assert report.victim_info and report.resident_id is not None
+            assert report.victim_info and report.reporter_tag is not None
         left = {by_code[c].id for c in ("NEWDONE", "NEWRAC", "OLDOPEN")}
         photos = session.exec(select(Evidence.report_id, Evidence.draft_owner)).all()
         assert {r for r, _ in photos if r is not None} == left

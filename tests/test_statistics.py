@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from db import statistics
+from db import sealing, statistics
 from db.engine import Database
 from db.models import (
     Broadcast,
@@ -55,7 +55,11 @@ def build(session: Session) -> None:
         row = Report(
             receipt_code=code,
             channel=channel,
-            resident_id=resident.id if resident else None,
+            reporter=f"{resident.channel}:{resident.user_id}" if resident else None,
+            reporter_tag=(
+                sealing.reporter_tag(f"{resident.channel}:{resident.user_id}") if resident else None
+            ),
+            area=resident.area if resident else None,
             scam_type=scam,
             urgent=urgent,
             account=f"{PERSONAL[0]} {PERSONAL[4]}",

@@ -95,7 +95,7 @@ def test_every_journey_through_piped_input(url: str, tmp_path: Path) -> None:
     db = Database(url)
     with db.transaction() as session:
         report = session.exec(select(Report)).one()
-        assert report.amount_vnd == 20_000_000 and report.resident_id is None  # erased link
+        assert report.amount_vnd == 20_000_000 and report.reporter_tag is None  # erased link
     db.dispose()
 
 
