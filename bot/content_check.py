@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tempfile
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,7 @@ def problems(words: Content | None = None, *, production: bool = False) -> list[
         "areas": words.areas,
         "banks": words.banks,
         "signals": words.signals,
+        "periodic": words.periodic,
     }
     for path, text in strings(every):
         if unicodedata.normalize("NFC", text) != text:
@@ -126,6 +128,7 @@ def problems(words: Content | None = None, *, production: bool = False) -> list[
     for key in DYNAMIC_KEYS:
         found += _missing(words, key, "dynamic")
     found += _data_rules(words)
+    found += periodic_words(words)
     found += unshown_buttons(words)
     if production:
         found += _ward_contact(words)
@@ -166,6 +169,40 @@ def unshown_buttons(words: Content) -> list[str]:
                     if not any(fold(quoted) in label for label in labels):
                         found.append(f"report step {name}: says «{quoted}», shows {labels}")
     return sorted(set(found))
+
+
+# Excel refuses these in a sheet's name, and names over 31 characters.
+_SHEET_FORBIDDEN = re.compile(r"[:\\/?*\[\]]")
+
+
+def periodic_words(words: Content) -> list[str]:
+    """The periodic report can be drawn from content/periodic.yaml: the DOCX and the XLSX
+    are written over an empty period (every fixed word is used, every {field} filled), each
+    status has a label, and the sheets have names Excel takes."""
+    from bot.periodic import docx, xlsx
+    from bot.periodic.tables import Labels
+    from db import statistics
+
+    found = []
+    labels = Labels(words)
+    period = statistics.parse_period("2026-11")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            empty = statistics.nothing(period)
+            docx.write(empty, labels, "CÔNG AN PHƯỜNG", period.last, Path(folder) / "a.docx")
+            xlsx.write(empty, labels, [], "CÔNG AN PHƯỜNG", Path(folder) / "a.xlsx")
+    except (KeyError, IndexError, ValueError, AssertionError, TypeError) as error:
+        found.append(f"periodic: the report cannot be drawn: {type(error).__name__} {error}")
+    statuses = words.periodic.get("status") or {}
+    found += [
+        f"periodic.status: no label for {code}" for code in TRANSITIONS if code not in statuses
+    ]
+    for key, name in (words.periodic.get("sheets") or {}).items():
+        if len(str(name)) > 31 or _SHEET_FORBIDDEN.search(str(name)):
+            found.append(
+                f"periodic.sheets.{key}: Excel takes at most 31 characters, no : \\ / ? * [ ]"
+            )
+    return found
 
 
 def _missing(words: Content, key: str, where: str) -> list[str]:

@@ -20,7 +20,8 @@ WARD_CONTACT = "{ward_contact}"
 
 @dataclass(frozen=True)
 class Content:
-    """All texts, the scam library, the quiz, hotlines, areas and banks."""
+    """All texts, the scam library, the quiz, hotlines, areas, banks and the periodic
+    report's fixed words."""
 
     messages: dict[str, Any]
     rules: dict[str, Any]
@@ -31,6 +32,8 @@ class Content:
     banks: list[dict[str, Any]]
     # Phrase lists by what they may signal (held, money_lost, …): content/signals.yaml.
     signals: dict[str, list[str]]
+    # The fixed words of the periodic report upward (DOCX, XLSX): content/periodic.yaml.
+    periodic: dict[str, Any]
 
     def raw(self, key: str) -> Any:
         """The value at a dotted key, e.g. 'report.ask_type'; KeyError if absent."""
@@ -124,6 +127,7 @@ def build(hotlines: dict[str, Any] | None = None) -> Content:
         areas=_load("areas.yaml"),
         banks=_load("banks.yaml"),
         signals=_load("signals.yaml"),
+        periodic=_load("periodic.yaml"),
     )
 
 

@@ -254,6 +254,18 @@ class Statistics:
     identifiers: Identifiers
 
 
+def nothing(period: Period) -> Statistics:
+    """The figures of a period in which nothing happened (what `content check` draws the
+    report with, to find a missing word without a database)."""
+    return Statistics(
+        period=period,
+        tips=Tips(0, 0, {}, {}, {}, 0, 0, {}, [Month(m, 0, 0) for m in period.months()]),
+        handling=Handling(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None),
+        propaganda=Propaganda(0, 0, {}, {}, 0, 0, 0),
+        identifiers=Identifiers(0, {}, {}),
+    )
+
+
 @dataclass(frozen=True)
 class ReportRow:
     """One report of the period, without anything personal."""

@@ -15,7 +15,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 import content
-from bot.periodic import docx, words
+from bot.periodic import docx
 from bot.periodic.tables import Labels, sections
 from db import statistics
 from db.engine import Database
@@ -23,6 +23,8 @@ from tests.conftest import Clock
 from tests.console_site import Site, serving
 from tests.test_statistics import NOVEMBER, PERSONAL, build
 
+WORDS = Labels(content.load()).words
+SECTIONS, SHEETS = WORDS.mapping("sections"), WORDS.mapping("sheets")
 SVG = "{http://www.w3.org/2000/svg}"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,7 +86,7 @@ def test_a_lead_sees_the_periods_figures_and_charts(site: Site) -> None:
     assert figures["Tồn cuối kỳ (kể cả kỳ trước)"] == "3"
     assert figures["Số lượt người dân nhận cảnh báo"] == "4"
     assert tables["Bảng 8. Theo tháng"] == [["11/2026", "6", "9.000.000"]]
-    for section in words.SECTIONS.values():
+    for section in SECTIONS.values():
         assert f"<h2>{section}</h2>" in page.text
     for secret in PERSONAL:  # the statistics never show what residents wrote
         assert secret not in page.text
@@ -164,8 +166,8 @@ def test_the_downloads_are_the_reports_files(site: Site) -> None:
     assert book.headers["content-type"] == XLSX_TYPE
     assert book.headers["content-disposition"] == 'attachment; filename="bao-cao-2026-11.xlsx"'
     workbook = load_workbook(io.BytesIO(book.content))
-    assert workbook.sheetnames == list(words.SHEETS.values())
-    assert len(workbook[words.SHEETS["charts"]]._charts) == 2
+    assert workbook.sheetnames == list(SHEETS.values())
+    assert len(workbook[SHEETS["charts"]]._charts) == 2
     values = {
         sheet.cell(r, 1).value: sheet.cell(r, 2).value
         for sheet in workbook.worksheets[:4]
@@ -173,7 +175,7 @@ def test_the_downloads_are_the_reports_files(site: Site) -> None:
     }
     assert values["Tổng số tin báo, tố giác tiếp nhận"] == 6
     assert values["Tổng số tiền bị chiếm đoạt (đồng)"] == 9_000_000
-    listing = list(workbook[words.SHEETS["reports"]].iter_rows(values_only=True))
+    listing = list(workbook[SHEETS["reports"]].iter_rows(values_only=True))
     assert len(listing) == 1 + 6
 
     dates = lead.get("/statistics/report.docx?from=2026-11-01&to=2026-11-15")

@@ -12,12 +12,14 @@ from docx import Document
 from openpyxl import load_workbook
 
 import content
-from bot.periodic import docx, words, xlsx
+from bot.periodic import docx, xlsx
 from bot.periodic.tables import Labels, sections
 from db import statistics
 from db.engine import Database
 from tests.test_statistics import NOVEMBER, PERSONAL, build
 
+WORDS = Labels(content.load()).words
+SECTIONS, SHEETS = WORDS.mapping("sections"), WORDS.mapping("sheets")
 UNIT = "CÔNG AN PHƯỜNG NAM GIA NGHĨA"
 
 
@@ -49,7 +51,7 @@ def test_the_docx_is_an_administrative_report(
     assert any(
         "từ ngày 01/11/2026 đến ngày 30/11/2026" in t and t.startswith("Kết quả") for t in text
     )
-    for title in [*words.SECTIONS.values(), words.ASSESSMENT, words.PROPOSALS]:
+    for title in [*SECTIONS.values(), WORDS("assessment"), WORDS("proposals")]:
         assert title in text
     assert sum("[Phần để lãnh đạo đơn vị viết" in t for t in text) == 2
     foot = [p.text for cell in document.tables[-1].rows[0].cells for p in cell.paragraphs]
@@ -67,7 +69,7 @@ def test_the_docx_is_an_administrative_report(
         cells = [[c.text for c in row.cells] for row in grid.rows[1:]]
         width = len(table.header)
         shown = [[docx.amount(v) for v in row] for row in table.rows]
-        assert cells == (shown or [[words.NONE_YET] + [""] * (width - 1)])
+        assert cells == (shown or [[WORDS("none_yet")] + [""] * (width - 1)])
     figures = {row.cells[0].text: row.cells[1].text for g in grids for row in g.rows}
     assert figures["Tổng số tin báo, tố giác tiếp nhận"] == "6"
     assert figures["Tổng số tiền bị chiếm đoạt (đồng)"] == "9.000.000"
@@ -83,8 +85,8 @@ def test_the_xlsx_has_its_sheets_charts_and_figures(
 ) -> None:
     stats, _, path = made
     book = load_workbook(str(path))
-    assert book.sheetnames == list(words.SHEETS.values())
-    assert len(book[words.SHEETS["charts"]]._charts) == 2
+    assert book.sheetnames == list(SHEETS.values())
+    assert len(book[SHEETS["charts"]]._charts) == 2
     values = {
         sheet.cell(r, 1).value: sheet.cell(r, 2).value
         for sheet in book.worksheets[:4]
@@ -103,9 +105,9 @@ def test_the_xlsx_has_its_sheets_charts_and_figures(
     assert values["Telegram"] in (3, 2)  # tips by channel (3) or alerts by channel (2)
     assert values["Tổng cộng"] == stats.identifiers.confirmed == 2
 
-    listing = book[words.SHEETS["reports"]]
+    listing = book[SHEETS["reports"]]
     rows = list(listing.iter_rows(values_only=True))
-    assert rows[0] == words.REPORT_COLUMNS
+    assert rows[0] == tuple(WORDS.lines("report_columns"))
     assert [r[0] for r in rows[1:]] == [
         "EEEE-EEEE", "AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC", "IIII-IIII", "DDDD-DDDD",
     ]  # fmt: skip
@@ -142,7 +144,7 @@ def test_the_command_line_writes_either_file(
     sheet = tmp_path / "quy.xlsx"
     argv = ["report", "periodic", "--from", "2026-11-01", "--to", "2026-11-30"]
     assert cli.main([*argv, "--format", "xlsx", "--out", str(sheet)]) == 0
-    listing = load_workbook(str(sheet))[words.SHEETS["reports"]]
+    listing = load_workbook(str(sheet))[SHEETS["reports"]]
     assert listing.max_row == 7  # the header and November's six reports
     assert cli.main(["report", "periodic", "--period", "2026-Q5", "--out", str(out)]) == 2
     assert cli.main([*argv[:2], "--period", "2026", "--to", "2026-12-01", "--out", "x.docx"]) == 2
@@ -161,3 +163,19 @@ def cli_args(*argv: str) -> object:
     parser = argparse.ArgumentParser()
     report_cli.add_arguments(parser.add_subparsers(dest="command"))
     return parser.parse_args(["report", "periodic", *argv, "--out", "x"])
+
+
+def test_the_fixed_words_live_in_content_and_are_checked() -> None:
+    import dataclasses
+
+    from bot.content_check import problems
+
+    library = content.load()
+    assert WORDS("motto") == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    broken = {**library.periodic, "subject": "Kết quả từ ngày {frist}", "yes": "Co\u0301"}
+    del broken["signer"]
+    broken["sheets"] = {**broken["sheets"], "charts": "Biểu/đồ"}
+    found = "\n".join(problems(dataclasses.replace(library, periodic=broken)))
+    assert "periodic: the report cannot be drawn" in found
+    assert "periodic.yes: not NFC" in found
+    assert "periodic.sheets.charts" in found

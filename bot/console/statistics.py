@@ -22,7 +22,8 @@ from bot.console import guard
 from bot.console.app import Console, Page, Route
 from bot.periodic import docx, xlsx
 from bot.periodic.docx import amount
-from bot.periodic.tables import Cell, Labels, Section, sections
+from bot.periodic.tables import Cell, Labels, Section, by_key, sections
+from bot.periodic.words import Words
 from bot.settings import Settings
 from db import statistics
 from db.clock import to_vietnam
@@ -32,11 +33,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_MONTHS = 60  # one view covers at most five years (a bar a month)
-# The tables the charts draw, as the workbook's charts do: their labels and counts.
-CHARTS = (
-    ("month", "Bảng 8. Theo tháng", "Tố giác theo tháng"),
-    ("type", "Bảng 5. Theo loại thủ đoạn", "Tố giác theo loại thủ đoạn"),
-)
+# The tables the charts draw, as the workbook's charts do (their labels and counts): each
+# chart's name in content/periodic.yaml (charts.*) and its table's.
+CHARTS = (("month", "by_month"), ("type", "by_type"))
 PARTS = (
     ("", "Cả năm"),
     ("H1", "6 tháng đầu năm"),
@@ -145,7 +144,9 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def bar_chart(key: str, title: str, note: str, bars: Sequence[tuple[str, int]]) -> Markup:
+def bar_chart(
+    key: str, title: str, note: str, bars: Sequence[tuple[str, int]], none: str
+) -> Markup:
     """A horizontal bar chart as inline SVG: each bar's label above it and its number after
     it, a <title> for the chart and for each bar; the same numbers are in the table."""
 
@@ -162,7 +163,7 @@ def bar_chart(key: str, title: str, note: str, bars: Sequence[tuple[str, int]]) 
         f'<desc id="{ident}-desc">{escape(note)}</desc>',
     ]
     if not bars:
-        parts.append(f'<text x="0" y="{TEXT + 8}" font-size="{TEXT}">(không có)</text>')
+        parts.append(f'<text x="0" y="{TEXT + 8}" font-size="{TEXT}">{escape(none)}</text>')
     for index, (label, value) in enumerate(bars):
         top = ROW * index + 4
         length = round(room * value / biggest, 1) if biggest else 0
@@ -184,14 +185,15 @@ def bar_chart(key: str, title: str, note: str, bars: Sequence[tuple[str, int]]) 
     return Markup("".join(parts))
 
 
-def charts(parts: list[Section]) -> list[tuple[str, Markup]]:
-    by_caption = {t.caption: t for s in parts for t in s.tables}
+def charts(parts: list[Section], words: Words) -> list[tuple[str, Markup]]:
+    tables = by_key(parts)
     drawn = []
-    for key, caption, title in CHARTS:
-        table = by_caption[caption]
+    for key, table_key in CHARTS:
+        table = tables[table_key]
         bars = [(str(row[0]), int(row[1] or 0)) for row in table.rows]
-        note = f"Số liệu như {caption.split('.')[0]} bên dưới."
-        drawn.append((caption, bar_chart(key, title, note, bars)))
+        note = words("charts.note", table=table.caption.split(".")[0])
+        title = words(f"charts.{key}")
+        drawn.append((table.caption, bar_chart(key, title, note, bars, words("none_yet"))))
     return drawn
 
 
@@ -252,7 +254,8 @@ def _page(console: Console, page: Page) -> Response:
         )
 
     stats = statistics.compute(page.session, period)
-    found = sections(stats, Labels(console.content))
+    labels = Labels(console.content)
+    found = sections(stats, labels)
     return console.render(
         page,
         "statistics.html",
@@ -264,7 +267,7 @@ def _page(console: Console, page: Page) -> Response:
         parts=PARTS,
         quick=quick,
         sections=found,
-        charts=charts(found),
+        charts=charts(found, labels.words),
         cell=cell,
         numeric=lambda v: not isinstance(v, str),
     )

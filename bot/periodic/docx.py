@@ -15,7 +15,6 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph
 
-from bot.periodic import words
 from bot.periodic.tables import Cell, Labels, sections
 from db.statistics import Statistics
 
@@ -68,6 +67,7 @@ def _line(
 
 
 def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path) -> Path:
+    words = labels.words
     document = Document()
     style = document.styles["Normal"]
     style.font.name, style.font.size = FONT, SIZE
@@ -82,14 +82,18 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
     left.width, right.width = Cm(6.5), Cm(9.5)
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _write(left.paragraphs[0], unit.upper(), bold=True, size=Pt(12))
-    _line(left, words.NUMBER, center=True)
+    _line(left, words("number"), center=True)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _write(right.paragraphs[0], words.MOTTO, bold=True, size=Pt(12))
-    _line(right, words.MOTTO_2, bold=True, center=True)
+    _write(right.paragraphs[0], words("motto"), bold=True, size=Pt(12))
+    _line(right, words("motto_2"), bold=True, center=True)
     _line(
         right,
-        words.DATE_LINE.format(
-            place=place_of(unit), day=made_on.day, month=made_on.month, year=made_on.year
+        words(
+            "date_line",
+            place=place_of(unit),
+            day=made_on.day,
+            month=made_on.month,
+            year=made_on.year,
         ),
         italic=True,
         center=True,
@@ -97,9 +101,9 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
 
     first = stats.period.first.strftime("%d/%m/%Y")
     last = stats.period.last.strftime("%d/%m/%Y")
-    _line(document, words.TITLE, bold=True, center=True, size=Pt(14))
-    _line(document, words.SUBJECT.format(first=first, last=last), bold=True, center=True)
-    _line(document, words.INTRO.format(unit=unit, first=first, last=last))
+    _line(document, words("title"), bold=True, center=True, size=Pt(14))
+    _line(document, words("subject", first=first, last=last), bold=True, center=True)
+    _line(document, words("intro", unit=unit, first=first, last=last))
 
     for part in sections(stats, labels):
         _line(document, part.title, bold=True)
@@ -112,7 +116,7 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
                 _write(cell.paragraphs[0], title, bold=True, size=Pt(12))
             if not table.rows:
                 row = grid.add_row().cells
-                _write(row[0].paragraphs[0], words.NONE_YET, size=Pt(12))
+                _write(row[0].paragraphs[0], words("none_yet"), size=Pt(12))
             for values in table.rows:
                 row = grid.add_row().cells
                 for cell, value in zip(row, values, strict=True):
@@ -121,21 +125,21 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
                     _write(cell.paragraphs[0], amount(value), size=Pt(12))
 
     for title, what in (
-        (words.ASSESSMENT, words.ASSESSMENT_WHAT),
-        (words.PROPOSALS, words.PROPOSALS_WHAT),
+        (words("assessment"), words("assessment_what")),
+        (words("proposals"), words("proposals_what")),
     ):
         _line(document, title, bold=True)
-        placeholder = _line(document, words.PLACEHOLDER.format(what=what), italic=True)
+        placeholder = _line(document, words("placeholder", what=what), italic=True)
         for run in placeholder.runs:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
     foot = document.add_table(rows=1, cols=2)
     left, right = foot.rows[0].cells
-    _write(left.paragraphs[0], words.RECIPIENTS, bold=True, italic=True, size=Pt(12))
-    for recipient in words.RECIPIENT_LINES:
+    _write(left.paragraphs[0], words("recipients"), bold=True, italic=True, size=Pt(12))
+    for recipient in words.lines("recipient_lines"):
         _line(left, recipient, size=Pt(11))
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _write(right.paragraphs[0], words.SIGNER, bold=True, size=Pt(13))
-    _line(right, words.SIGN_NOTE, italic=True, center=True)
+    _write(right.paragraphs[0], words("signer"), bold=True, size=Pt(13))
+    _line(right, words("sign_note"), italic=True, center=True)
     document.save(str(out))
     return out

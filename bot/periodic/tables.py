@@ -1,14 +1,16 @@
-"""The periodic report's figures as labelled tables, rendered alike into DOCX and XLSX."""
+"""The periodic report's figures as labelled tables, rendered alike into DOCX, XLSX and the
+console's page. Every word comes from content/ (content/periodic.yaml, the codes' labels)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import content
-from bot.periodic import words
+from bot.periodic.words import Words
 from content.codes import CHANNELS, KINDS
 from db.statistics import Statistics
 from handlers.report import type_label
@@ -18,6 +20,7 @@ Cell = str | int | float | None
 
 @dataclass(frozen=True)
 class Table:
+    key: str  # the table's name in content/periodic.yaml (charts find theirs by it)
     caption: str
     header: tuple[str, ...]
     rows: Sequence[tuple[Cell, ...]]
@@ -32,16 +35,20 @@ class Section:
 
 @dataclass(frozen=True)
 class Labels:
-    """The Vietnamese words for the codes the records keep."""
+    """The Vietnamese words for the codes the records keep, and the report's own words."""
 
     library: content.Content
+
+    @property
+    def words(self) -> Words:
+        return Words(self.library.periodic)
 
     def scam(self, code: str) -> str:
         return type_label(self.library, code)
 
     def area(self, code: str | None) -> str:
         found = self.library.area(code) if code else None
-        return found["name"] if found else (code or words.UNKNOWN_AREA)
+        return found["name"] if found else (code or self.words("unknown_area"))
 
     def channel(self, code: str) -> str:
         return CHANNELS.get(code, code)
@@ -50,7 +57,7 @@ class Labels:
         return KINDS.get(code, code)
 
     def status(self, code: str) -> str:
-        return words.STATUS.get(code, code)
+        return self.words.status(code)
 
 
 def hours(span: timedelta | None) -> float | None:
@@ -62,10 +69,30 @@ def share(part: float | None) -> float | None:
     return None if part is None else round(100 * part, 1)
 
 
-def _counts(
-    caption: str, what: str, counts: Mapping[Any, int], label: Callable[[Any], str]
-) -> Table:
-    return Table(caption, (what, "Số lượng"), [(label(k), v) for k, v in counts.items()])
+class _Tables:
+    """Builds the tables in order, numbering their captions as they come."""
+
+    def __init__(self, words: Words) -> None:
+        self.words = words
+        self.numbers: Iterator[int] = itertools.count(1)
+
+    def table(self, key: str, header: tuple[str, ...], rows: Sequence[tuple[Cell, ...]]) -> Table:
+        return Table(key, self.words.caption(key, next(self.numbers)), header, rows)
+
+    def figures(self, key: str, values: Sequence[tuple[str, Cell]]) -> Table:
+        """A two-column table of named figures, each row's words from the table's rows."""
+        w = self.words
+        return self.table(
+            key, (w("figure"), w("value")), [(w.row(key, name), v) for name, v in values]
+        )
+
+    def counts(self, key: str, counts: Mapping[Any, int], label: Callable[[Any], str]) -> Table:
+        w = self.words
+        return self.table(
+            key,
+            (w(f"tables.{key}.what"), w("count")),
+            [(label(k), v) for k, v in counts.items()],
+        )
 
 
 def sections(stats: Statistics, labels: Labels) -> list[Section]:
@@ -75,64 +102,53 @@ def sections(stats: Statistics, labels: Labels) -> list[Section]:
         stats.propaganda,
         stats.identifiers,
     )
-    figure = ("Chỉ tiêu", "Số liệu")
-    return [
+    w = labels.words
+    make = _Tables(w)
+    parts = [
         Section(
             "propaganda",
-            words.SECTIONS["propaganda"],
+            w("sections.propaganda"),
             [
-                Table(
-                    "Bảng 1. Cảnh báo và người nhận",
-                    figure,
+                make.figures(
+                    "alerts",
                     [
-                        ("Số bản tin cảnh báo đã phát", propaganda.alerts),
-                        ("Số lượt người dân nhận cảnh báo", propaganda.reached),
-                        ("Số lượt mẹo cảnh giác hằng tuần đã gửi", propaganda.tips_sent),
-                        ("Người đăng ký nhận cảnh báo đầu kỳ", propaganda.subscribers_at_start),
-                        ("Người đăng ký nhận cảnh báo cuối kỳ", propaganda.subscribers_at_end),
+                        ("alerts", propaganda.alerts),
+                        ("reached", propaganda.reached),
+                        ("tips_sent", propaganda.tips_sent),
+                        ("subscribers_at_start", propaganda.subscribers_at_start),
+                        ("subscribers_at_end", propaganda.subscribers_at_end),
                     ],
                 ),
-                _counts(
-                    "Bảng 2. Lượt nhận cảnh báo theo kênh",
-                    "Kênh",
-                    propaganda.reached_by_channel,
-                    labels.channel,
-                ),
-                _counts(
-                    "Bảng 3. Lượt nhận cảnh báo theo khu vực",
-                    "Khu vực",
-                    propaganda.reached_by_area,
-                    labels.area,
-                ),
+                make.counts("reached_by_channel", propaganda.reached_by_channel, labels.channel),
+                make.counts("reached_by_area", propaganda.reached_by_area, labels.area),
             ],
         ),
         Section(
             "tips",
-            words.SECTIONS["tips"],
+            w("sections.tips"),
             [
-                Table(
-                    "Bảng 4. Tổng hợp tin báo, tố giác",
-                    figure,
+                make.figures(
+                    "summary",
                     [
-                        ("Tổng số tin báo, tố giác tiếp nhận", tips.received),
-                        ("Trong đó: khẩn cấp (người bị giữ, mua bán người)", tips.urgent),
-                        ("Số vụ có thiệt hại về tài sản", tips.reports_with_loss),
-                        ("Tổng số tiền bị chiếm đoạt (đồng)", tips.lost_vnd),
+                        ("received", tips.received),
+                        ("urgent", tips.urgent),
+                        ("reports_with_loss", tips.reports_with_loss),
+                        ("lost_vnd", tips.lost_vnd),
                     ],
                 ),
-                Table(
-                    "Bảng 5. Theo loại thủ đoạn",
-                    ("Loại thủ đoạn", "Số lượng", "Số tiền bị chiếm đoạt (đồng)"),
+                make.table(
+                    "by_type",
+                    (w("tables.by_type.what"), w("count"), w("lost")),
                     [
                         (labels.scam(k), n, tips.lost_by_type.get(k, 0))
                         for k, n in tips.by_type.items()
                     ],
                 ),
-                _counts("Bảng 6. Theo kênh tiếp nhận", "Kênh", tips.by_channel, labels.channel),
-                _counts("Bảng 7. Theo khu vực", "Khu vực", tips.by_area, labels.area),
-                Table(
-                    "Bảng 8. Theo tháng",
-                    ("Tháng", "Số lượng", "Số tiền bị chiếm đoạt (đồng)"),
+                make.counts("by_channel", tips.by_channel, labels.channel),
+                make.counts("by_area", tips.by_area, labels.area),
+                make.table(
+                    "by_month",
+                    (w("tables.by_month.what"), w("count"), w("lost")),
                     [
                         (f"{m.month[5:]}/{m.month[:4]}", m.received, m.lost_vnd)
                         for m in tips.by_month
@@ -142,59 +158,55 @@ def sections(stats: Statistics, labels: Labels) -> list[Section]:
         ),
         Section(
             "handling",
-            words.SECTIONS["handling"],
+            w("sections.handling"),
             [
-                Table(
-                    "Bảng 9. Kết quả xử lý (theo trạng thái cuối kỳ)",
-                    figure,
+                make.figures(
+                    "handling",
                     [
-                        ("Tin báo tiếp nhận trong kỳ", handling.received),
-                        ("Đã nhận xử lý", handling.acknowledged),
-                        ("Nhận xử lý đúng hạn", handling.acknowledged_in_time),
+                        ("received", handling.received),
+                        ("acknowledged", handling.acknowledged),
+                        ("acknowledged_in_time", handling.acknowledged_in_time),
                         (
-                            "Tỷ lệ nhận xử lý đúng hạn (%)",
+                            "acknowledged_in_time_share",
                             share(handling.acknowledged_in_time_share),
                         ),
-                        ("Đã có kết luận", handling.decided),
-                        ("Kết luận trong thời hạn 20 ngày", handling.decided_in_time),
-                        (
-                            "Tỷ lệ kết luận trong thời hạn (%)",
-                            share(handling.decided_in_time_share),
-                        ),
-                        ("Chuyển Cơ quan điều tra", handling.referred),
-                        ("Đã giải quyết", handling.resolved),
-                        ("Không có dấu hiệu tội phạm", handling.no_crime),
-                        ("Trùng tố giác khác", handling.duplicates),
-                        ("Rác, không có nội dung", handling.rubbish),
-                        ("Tin báo trong kỳ chưa xử lý xong", handling.open_of_period),
-                        ("Tồn cuối kỳ (kể cả kỳ trước)", handling.open_at_end),
-                        ("Trong đó: quá hạn", handling.overdue_at_end),
-                        ("Thời gian nhận xử lý, trung vị (giờ)", hours(handling.median_ack)),
-                        ("Thời gian kết luận, trung vị (giờ)", hours(handling.median_decision)),
+                        ("decided", handling.decided),
+                        ("decided_in_time", handling.decided_in_time),
+                        ("decided_in_time_share", share(handling.decided_in_time_share)),
+                        ("referred", handling.referred),
+                        ("resolved", handling.resolved),
+                        ("no_crime", handling.no_crime),
+                        ("duplicates", handling.duplicates),
+                        ("rubbish", handling.rubbish),
+                        ("open_of_period", handling.open_of_period),
+                        ("open_at_end", handling.open_at_end),
+                        ("overdue_at_end", handling.overdue_at_end),
+                        ("median_ack", hours(handling.median_ack)),
+                        ("median_decision", hours(handling.median_decision)),
                     ],
                 )
             ],
         ),
         Section(
             "identifiers",
-            words.SECTIONS["identifiers"],
+            w("sections.identifiers"),
             [
-                Table(
-                    "Bảng 10. Định danh được xác nhận lừa đảo trong kỳ",
-                    ("Loại", "Số lượng"),
+                make.table(
+                    "confirmed",
+                    (w("tables.confirmed.what"), w("count")),
                     [(labels.kind(k), n) for k, n in found.confirmed_by_kind.items()]
-                    + [("Tổng cộng", found.confirmed)],
+                    + [(w("tables.confirmed.total"), found.confirmed)],
                 ),
-                Table(
-                    "Bảng 11. Số điện thoại, tài khoản, đường link bị tố giác nhiều nhất",
-                    ("Loại", "Định danh", "Số người tố giác", "Số tố giác", "Đã xác nhận"),
+                make.table(
+                    "top",
+                    tuple(w.lines("tables.top.header")),
                     [
                         (
                             labels.kind(t.kind),
                             t.display,
                             t.reporters,
                             t.reports,
-                            words.YES if t.confirmed else words.NO,
+                            w("yes") if t.confirmed else w("no"),
                         )
                         for listed in found.top.values()
                         for t in listed
@@ -203,3 +215,9 @@ def sections(stats: Statistics, labels: Labels) -> list[Section]:
             ],
         ),
     ]
+    return parts
+
+
+def by_key(parts: list[Section]) -> dict[str, Table]:
+    """Every table of the report by its key."""
+    return {table.key: table for part in parts for table in part.tables}

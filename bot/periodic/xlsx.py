@@ -10,7 +10,6 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.periodic import words
 from bot.periodic.tables import Labels, Table, sections
 from db.clock import to_vietnam
 from db.statistics import ReportRow, Statistics
@@ -32,36 +31,32 @@ def _put(sheet: Worksheet, row: int, table: Table) -> tuple[int, int]:
 def write(
     stats: Statistics, labels: Labels, reports: list[ReportRow], unit: str, out: Path
 ) -> Path:
+    words = labels.words
     book = Workbook()
     first_sheet = book.active
     assert first_sheet is not None
     book.remove(first_sheet)
     placed: dict[str, tuple[Worksheet, int, int]] = {}
     for part in sections(stats, labels):
-        sheet = book.create_sheet(words.SHEETS[part.key])
+        sheet = book.create_sheet(words(f"sheets.{part.key}"))
         sheet.cell(1, 1, unit.upper()).font = BOLD
         sheet.cell(2, 1, part.title).font = BOLD
         row = 4
         for table in part.tables:
             start, after = _put(sheet, row, table)
-            placed[table.caption] = (sheet, start, after)
+            placed[table.key] = (sheet, start, after)
             row = after + 1
         sheet.column_dimensions["A"].width = 48
         for letter in "BCDE":
             sheet.column_dimensions[letter].width = 20
 
-    charts = book.create_sheet(words.SHEETS["charts"])
-    for anchor, (caption, title) in zip(
-        ("A1", "A20"),
-        (
-            ("Bảng 8. Theo tháng", words.CHART_MONTH),
-            ("Bảng 5. Theo loại thủ đoạn", words.CHART_TYPE),
-        ),
-        strict=True,
+    charts = book.create_sheet(words("sheets.charts"))
+    for anchor, (key, chart_key) in zip(
+        ("A1", "A20"), (("by_month", "month"), ("by_type", "type")), strict=True
     ):
-        sheet, start, after = placed[caption]
+        sheet, start, after = placed[key]
         chart = BarChart()
-        chart.title, chart.y_axis.title = title, "Số lượng"
+        chart.title, chart.y_axis.title = words(f"charts.{chart_key}"), words("charts.axis")
         chart.legend = None
         last = max(after - 1, start)
         chart.add_data(
@@ -71,8 +66,8 @@ def write(
         chart.width, chart.height = 24, 9
         charts.add_chart(chart, anchor)
 
-    listing = book.create_sheet(words.SHEETS["reports"])
-    for column, title in enumerate(words.REPORT_COLUMNS, 1):
+    listing = book.create_sheet(words("sheets.reports"))
+    for column, title in enumerate(words.lines("report_columns"), 1):
         listing.cell(1, column, title).font = BOLD
     for row, report in enumerate(reports, 2):
         values = (
@@ -80,7 +75,7 @@ def write(
             to_vietnam(report.created_at).strftime("%d/%m/%Y %H:%M"),
             report.occurred_on.strftime("%d/%m/%Y") if report.occurred_on else None,
             labels.scam(report.scam_type),
-            words.YES if report.urgent else words.NO,
+            words("yes") if report.urgent else words("no"),
             labels.area(report.area),
             labels.channel(report.channel),
             labels.status(report.status),
