@@ -25,6 +25,11 @@ Counting rules (also in the README):
   deliveries marked sent in the period (weekly tips are counted apart).
 - Subscribers at a moment: residents subscribed now whose subscription began before it
   (an unsubscription keeps no date, so one who left counts at neither end).
+- Quiz: rounds finished in the period (a round left half-way is not counted); the average
+  score is the mean of each round's score out of 10; the share of right answers is all right
+  answers over all questions of those rounds. Nothing records who played.
+- Scam tricks viewed: openings of a trick's page on the period's days (Vietnam time), the
+  most viewed first (at most 10); a daily counter per trick, nothing about who opened it.
 - Identifiers confirmed: distinct identifiers with a "confirm" event in the period. Most
   reported: by distinct reporters among the period's reports that were neither rubbish nor
   "no crime" at the end, as in /kiemtra (a report whose reporter erased their data counts
@@ -61,10 +66,12 @@ from db.models import (
     Delivery,
     Identifier,
     IdentifierEvent,
+    QuizRound,
     Report,
     ReportEvent,
     ReportIdentifier,
     Resident,
+    ScamView,
 )
 from db.reports import CLOSED, DUPLICATE, NEW, NO_CRIME, OPEN, REFERRED, RESOLVED, SPAM
 
@@ -83,12 +90,15 @@ REPORT = _table(Report)
 RESIDENT = _table(Resident)
 BROADCAST = _table(Broadcast)
 DELIVERY = _table(Delivery)
+QUIZ_ROUND = _table(QuizRound)
+SCAM_VIEW = _table(ScamView)
 
 # Statuses whose reports name no identifiers worth counting (the rule of /kiemtra).
 NOT_COUNTED = (SPAM, NO_CRIME)
 # Statuses whose amounts are not counted as money lost.
 NO_LOSS = (DUPLICATE, SPAM)
 TOP_IDENTIFIERS = 10
+TOP_SCAM_VIEWS = 10
 K = TypeVar("K", str, str | None)
 
 
@@ -219,6 +229,19 @@ class Handling:
 
 
 @dataclass(frozen=True)
+class Quiz:
+    rounds: int
+    questions: int
+    right: int
+    average: float | None  # the mean round's score out of 10
+    by_channel: dict[str, tuple[int, float]]  # rounds and average score, most rounds first
+
+    @property
+    def right_share(self) -> float | None:
+        return self.right / self.questions if self.questions else None
+
+
+@dataclass(frozen=True)
 class Propaganda:
     alerts: int
     reached: int
@@ -227,6 +250,8 @@ class Propaganda:
     tips_sent: int
     subscribers_at_start: int
     subscribers_at_end: int
+    quiz: Quiz
+    scam_views: dict[str, int]  # by trick id, most viewed first (at most TOP_SCAM_VIEWS)
 
 
 @dataclass(frozen=True)
@@ -261,7 +286,7 @@ def nothing(period: Period) -> Statistics:
         period=period,
         tips=Tips(0, 0, {}, {}, {}, 0, 0, {}, [Month(m, 0, 0) for m in period.months()]),
         handling=Handling(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None),
-        propaganda=Propaganda(0, 0, {}, {}, 0, 0, 0),
+        propaganda=Propaganda(0, 0, {}, {}, 0, 0, 0, Quiz(0, 0, 0, None, {}), {}),
         identifiers=Identifiers(0, {}, {}),
     )
 
@@ -547,6 +572,8 @@ def _propaganda(session: Session, period: Period) -> Propaganda:
         )
 
     return Propaganda(
+        quiz=_quiz(session, period),
+        scam_views=_scam_views(session, period),
         alerts=int(alerts),
         reached=sum(by_channel.values()),
         reached_by_channel=_ranked(by_channel),
@@ -555,6 +582,46 @@ def _propaganda(session: Session, period: Period) -> Propaganda:
         subscribers_at_start=subscribers(period.start),
         subscribers_at_end=subscribers(period.end),
     )
+
+
+def _quiz(session: Session, period: Period) -> Quiz:
+    out_of_ten = 10.0 * cast(QUIZ_ROUND.c.score, Float) / func.nullif(QUIZ_ROUND.c.total, 0)
+    rows = session.execute(
+        select(
+            QUIZ_ROUND.c.channel,
+            func.count(),
+            func.coalesce(func.sum(QUIZ_ROUND.c.total), 0),
+            func.coalesce(func.sum(QUIZ_ROUND.c.score), 0),
+            func.sum(out_of_ten),
+        )
+        .where(QUIZ_ROUND.c.finished_at >= period.start, QUIZ_ROUND.c.finished_at < period.end)
+        .group_by(QUIZ_ROUND.c.channel)
+    ).all()
+    rounds = sum(int(r[1]) for r in rows)
+    points = sum(float(r[4] or 0) for r in rows)
+    by_channel = {
+        channel: (int(n), round(float(total or 0) / int(n), 1))
+        for channel, n, _, _, total in sorted(rows, key=lambda r: (-int(r[1]), r[0]))
+    }
+    return Quiz(
+        rounds=rounds,
+        questions=sum(int(r[2]) for r in rows),
+        right=sum(int(r[3]) for r in rows),
+        average=round(points / rounds, 1) if rounds else None,
+        by_channel=by_channel,
+    )
+
+
+def _scam_views(session: Session, period: Period) -> dict[str, int]:
+    views = func.sum(SCAM_VIEW.c.count)
+    rows = session.execute(
+        select(SCAM_VIEW.c.scam, views)
+        .where(SCAM_VIEW.c.day >= period.first, SCAM_VIEW.c.day <= period.last)
+        .group_by(SCAM_VIEW.c.scam)
+        .order_by(views.desc(), SCAM_VIEW.c.scam)
+        .limit(TOP_SCAM_VIEWS)
+    ).all()
+    return {scam: int(n) for scam, n in rows}
 
 
 def _identifiers(session: Session, period: Period) -> Identifiers:

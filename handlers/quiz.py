@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from db import awareness
 from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
@@ -37,7 +38,7 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     intro = Reply(ctx.content.text("quiz.intro", count=len(order)))
     # Kept with the round, so a re-shown question and a typed "2" mean what was seen.
     shown = shuffled_options([ctx.content.quiz[n] for n in order])
-    data = {"order": order, "shown": shown, "i": 0, "score": 0}
+    data = {"order": order, "shown": shown, "i": 0, "score": 0, "channel": msg.channel}
     state, replies = enter(ctx, state, FLOW, "q", data)
     return state, [intro, *replies]
 
@@ -78,6 +79,9 @@ def answer_question(ctx: Context, state: State, answer: Answer) -> Outcome:
         state.seq += 1  # the previous question's buttons are now old
         return state, [Reply(feedback), *prompt_q(ctx, state)]
     score, count = data["score"], len(data["order"])
+    # Counted for the periodic report: when, where and the score; never who.
+    channel = data.get("channel") or (answer.message.channel if answer.message else "")
+    awareness.quiz_finished(ctx.session, str(channel)[:16], score, count, ctx.now)
     verdict = (
         "verdict_high"
         if score * 10 >= count * 8

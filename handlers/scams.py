@@ -4,6 +4,7 @@ signs and defences. Groups keep every screen within what a Zalo message shows as
 from __future__ import annotations
 
 from content import Content
+from db import awareness
 from handlers.flow import nav, rows
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
@@ -12,6 +13,8 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     content = ctx.content
     scam = content.scam(arg) if arg else None
     if scam:
+        # Counted for the periodic report (most viewed tricks): the day and the trick only.
+        awareness.scam_viewed(ctx.session, scam["id"], ctx.now)
         return state, [_detail(content, scam)]
     groups = content.raw("scams.groups")
     if arg in groups:

@@ -85,7 +85,7 @@ def test_a_lead_sees_the_periods_figures_and_charts(site: Site) -> None:
     assert figures["Tỷ lệ nhận xử lý đúng hạn (%)"] == "66,7"
     assert figures["Tồn cuối kỳ (kể cả kỳ trước)"] == "3"
     assert figures["Số lượt người dân nhận cảnh báo"] == "4"
-    assert tables["Bảng 8. Theo tháng"] == [["11/2026", "6", "9.000.000"]]
+    assert tables["Bảng 11. Theo tháng"] == [["11/2026", "6", "9.000.000"]]
     for section in SECTIONS.values():
         assert f"<h2>{section}</h2>" in page.text
     for secret in PERSONAL:  # the statistics never show what residents wrote
@@ -93,7 +93,7 @@ def test_a_lead_sees_the_periods_figures_and_charts(site: Site) -> None:
 
     charts = _charts(page.text)
     assert set(charts) == {"month", "type"}
-    for key, caption in (("month", "Bảng 8. Theo tháng"), ("type", "Bảng 5. Theo loại thủ đoạn")):
+    for key, caption in (("month", "Bảng 11. Theo tháng"), ("type", "Bảng 8. Theo loại thủ đoạn")):
         svg = charts[key]
         assert svg.attrib["role"] == "img"
         assert svg.find(f"{SVG}title") is not None and svg.find(f"{SVG}title").text
@@ -123,26 +123,26 @@ def test_the_period_form_and_the_default(site: Site) -> None:
     assert "Thống kê: Quý IV/2026" in quarter.text
     assert 'href="/statistics/report.xlsx?period=2026-Q4"' in quarter.text
     assert '<option value="Q4" selected>' in quarter.text
-    received = _tables(quarter.text)["Bảng 4. Tổng hợp tin báo, tố giác"][0][1]
+    received = _tables(quarter.text)["Bảng 7. Tổng hợp tin báo, tố giác"][0][1]
     assert received == "9"  # F G in October, six in November, H in December
 
     half = lead.get("/statistics", params={"year": "2026", "part": "H2"})
     assert "6 tháng cuối năm 2026" in half.text
-    months = _tables(half.text)["Bảng 8. Theo tháng"]
+    months = _tables(half.text)["Bảng 11. Theo tháng"]
     assert [m[0] for m in months] == [f"{m:02d}/2026" for m in range(7, 13)]
     assert [m[1] for m in months] == ["0", "0", "0", "2", "6", "1"]
     bars = [r.attrib["data-value"] for r in _charts(half.text)["month"].iter(f"{SVG}rect")]
     assert bars == ["0", "0", "0", "2", "6", "1"]
 
     empty = lead.get("/statistics?period=2025-Q1")  # nothing then: no bar, and it says so
-    assert _tables(empty.text)["Bảng 5. Theo loại thủ đoạn"] == [["(không có)"]]
+    assert _tables(empty.text)["Bảng 8. Theo loại thủ đoạn"] == [["(không có)"]]
     assert not list(_charts(empty.text)["type"].iter(f"{SVG}rect"))
     assert "(không có)</text>" in empty.text
 
     days = lead.get("/statistics", params={"from": "2026-11-01", "to": "2026-11-15"})
     assert "Từ ngày 01/11/2026 đến ngày 15/11/2026" in days.text
     assert 'report.docx?from=2026-11-01&amp;to=2026-11-15"' in days.text
-    assert _tables(days.text)["Bảng 4. Tổng hợp tin báo, tố giác"][0][1] == "4"  # E A B C
+    assert _tables(days.text)["Bảng 7. Tổng hợp tin báo, tố giác"][0][1] == "4"  # E A B C
 
 
 def test_the_downloads_are_the_reports_files(site: Site) -> None:

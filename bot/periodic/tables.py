@@ -46,6 +46,11 @@ class Labels:
     def scam(self, code: str) -> str:
         return type_label(self.library, code)
 
+    def trick(self, code: str) -> str:
+        """A trick of the library by its short name (its id if it has left the library)."""
+        found = self.library.scam(code)
+        return str(found["short"]) if found else code
+
     def area(self, code: str | None) -> str:
         found = self.library.area(code) if code else None
         return found["name"] if found else (code or self.words("unknown_area"))
@@ -102,6 +107,7 @@ def sections(stats: Statistics, labels: Labels) -> list[Section]:
         stats.propaganda,
         stats.identifiers,
     )
+    quiz = propaganda.quiz
     w = labels.words
     make = _Tables(w)
     parts = [
@@ -121,6 +127,29 @@ def sections(stats: Statistics, labels: Labels) -> list[Section]:
                 ),
                 make.counts("reached_by_channel", propaganda.reached_by_channel, labels.channel),
                 make.counts("reached_by_area", propaganda.reached_by_area, labels.area),
+                make.figures(
+                    "quiz",
+                    [
+                        ("rounds", quiz.rounds),
+                        ("questions", quiz.questions),
+                        ("average", quiz.average),
+                        ("right_share", share(quiz.right_share)),
+                    ],
+                ),
+                make.table(
+                    "quiz_by_channel",
+                    (
+                        w("tables.quiz_by_channel.what"),
+                        w("count"),
+                        w("tables.quiz_by_channel.average"),
+                    ),
+                    [(labels.channel(c), n, avg) for c, (n, avg) in quiz.by_channel.items()],
+                ),
+                make.table(
+                    "scam_views",
+                    (w("tables.scam_views.what"), w("tables.scam_views.views")),
+                    [(labels.trick(k), n) for k, n in propaganda.scam_views.items()],
+                ),
             ],
         ),
         Section(
