@@ -3,6 +3,7 @@ equal to db/statistics.py's, and nothing personal anywhere in either file."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_the_docx_is_an_administrative_report(
     assert sum("[Phần để lãnh đạo đơn vị viết" in t for t in text) == 2
     foot = [p.text for cell in document.tables[-1].rows[0].cells for p in cell.paragraphs]
     assert foot[0] == "Nơi nhận:" and "TRƯỞNG CÔNG AN" in foot
-    fonts = {r.font.name for p in document.paragraphs for r in p.runs}
+    fonts = {r.font.name for p in document.paragraphs for r in p.runs if r.text}  # not pictures
     assert fonts == {"Times New Roman"}
     sizes = {r.font.size.pt for p in document.paragraphs for r in p.runs if r.font.size}
     assert sizes <= {13.0, 14.0}
@@ -179,3 +180,42 @@ def test_the_fixed_words_live_in_content_and_are_checked() -> None:
     assert "periodic: the report cannot be drawn" in found
     assert "periodic.yes: not NFC" in found
     assert "periodic.sheets.charts" in found
+
+
+def _bars(png: bytes) -> list[int]:
+    """The length of each bar in a chart picture, top to bottom (runs of the bar colour)."""
+    from PIL import Image
+
+    from bot.periodic.charts import COLOUR
+
+    picture = Image.open(io.BytesIO(png)).convert("RGB")
+    width, height = picture.size
+    pixels = picture.load()
+    assert pixels is not None
+    lengths, inside = [], False
+    for y in range(height):
+        length = sum(1 for x in range(width) if pixels[x, y] == COLOUR)
+        if length and not inside:
+            lengths.append(length)
+        inside = bool(length)
+    return lengths
+
+
+def test_the_docx_charts_are_pictures_of_the_tables(
+    made: tuple[statistics.Statistics, Path, Path],
+) -> None:
+    stats, path, _ = made
+    document = Document(str(path))
+    pictures = [shape._inline.graphic.graphicData.pic for shape in document.inline_shapes]
+    assert len(pictures) == 2
+    blobs = [document.part.related_parts[p.blipFill.blip.embed].blob for p in pictures]
+    assert all(blob.startswith(b"\x89PNG") for blob in blobs)
+    text = [p.text for p in document.paragraphs]
+    assert "Biểu đồ 1. Tố giác theo tháng (số liệu tại Bảng 11)" in text
+    assert "Biểu đồ 2. Tố giác theo loại thủ đoạn (số liệu tại Bảng 8)" in text
+    # One bar a month with reports (November), one a type, as long as its count says.
+    assert len(_bars(blobs[0])) == 1
+    by_type = list(stats.tips.by_type.values())  # 4 and 2
+    lengths = _bars(blobs[1])
+    assert len(lengths) == len(by_type) == 2
+    assert lengths[0] / lengths[1] == pytest.approx(by_type[0] / by_type[1], rel=0.01)

@@ -22,7 +22,7 @@ from bot.console import guard
 from bot.console.app import Console, Page, Route
 from bot.periodic import docx, xlsx
 from bot.periodic.docx import amount
-from bot.periodic.tables import Cell, Labels, Section, by_key, sections
+from bot.periodic.tables import CHARTS, Cell, Labels, Section, by_key, sections
 from bot.periodic.words import Words
 from bot.settings import Settings
 from db import statistics
@@ -33,9 +33,6 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_MONTHS = 60  # one view covers at most five years (a bar a month)
-# The tables the charts draw, as the workbook's charts do (their labels and counts): each
-# chart's name in content/periodic.yaml (charts.*) and its table's.
-CHARTS = (("month", "by_month"), ("type", "by_type"))
 PARTS = (
     ("", "Cả năm"),
     ("H1", "6 tháng đầu năm"),

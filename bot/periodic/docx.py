@@ -4,6 +4,7 @@ assessment and proposals left for the lead, recipients and signature block."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph
 
-from bot.periodic.tables import Cell, Labels, sections
+from bot.periodic import charts
+from bot.periodic.tables import CHARTS, Cell, Labels, Section, by_key, sections
 from db.statistics import Statistics
 
 FONT = "Times New Roman"
@@ -66,6 +68,22 @@ def _line(
     return paragraph
 
 
+def _charts(document: Any, parts: list[Section], labels: Labels) -> None:
+    """The tips by month and by type as pictures, each captioned with the table it draws."""
+    words, tables = labels.words, by_key(parts)
+    for number, (key, table_key) in enumerate(CHARTS, 1):
+        table = tables[table_key]
+        title = words(f"charts.{key}")
+        bars = [(str(row[0]), int(row[1] or 0)) for row in table.rows]
+        picture = charts.bar_chart(title, bars, amount, words("none_yet"))
+        holder = document.add_paragraph()
+        holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        holder.add_run().add_picture(io.BytesIO(picture), width=Cm(16))
+        where = table.caption.split(".")[0]
+        caption = words("charts.caption", number=number, title=title, table=where)
+        _line(document, caption, italic=True, center=True)
+
+
 def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path) -> Path:
     words = labels.words
     document = Document()
@@ -105,7 +123,8 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
     _line(document, words("subject", first=first, last=last), bold=True, center=True)
     _line(document, words("intro", unit=unit, first=first, last=last))
 
-    for part in sections(stats, labels):
+    parts = sections(stats, labels)
+    for part in parts:
         _line(document, part.title, bold=True)
         for table in part.tables:
             _line(document, table.caption, italic=True)
@@ -123,6 +142,8 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
                     if not isinstance(value, str):
                         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
                     _write(cell.paragraphs[0], amount(value), size=Pt(12))
+        if part.key == "tips":
+            _charts(document, parts, labels)
 
     for title, what in (
         (words("assessment"), words("assessment_what")),

@@ -16,6 +16,9 @@ from db.statistics import Statistics
 from handlers.report import type_label
 
 Cell = str | int | float | None
+# The two charts (page, DOCX, XLSX): each chart's name in content/periodic.yaml (charts.*)
+# and the key of the table it draws.
+CHARTS = (("month", "by_month"), ("type", "by_type"))
 
 
 @dataclass(frozen=True)

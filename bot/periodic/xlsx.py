@@ -10,7 +10,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.periodic.tables import Labels, Table, sections
+from bot.periodic.tables import CHARTS, Labels, Table, sections
 from db.clock import to_vietnam
 from db.statistics import ReportRow, Statistics
 
@@ -51,9 +51,7 @@ def write(
             sheet.column_dimensions[letter].width = 20
 
     charts = book.create_sheet(words("sheets.charts"))
-    for anchor, (key, chart_key) in zip(
-        ("A1", "A20"), (("by_month", "month"), ("by_type", "type")), strict=True
-    ):
+    for anchor, (chart_key, key) in zip(("A1", "A20"), CHARTS, strict=True):
         sheet, start, after = placed[key]
         chart = BarChart()
         chart.title, chart.y_axis.title = words(f"charts.{chart_key}"), words("charts.axis")
