@@ -14,18 +14,24 @@ import contextlib
 import dataclasses
 import datetime
 import glob
+import http.server
 import io
+import json
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
+import httpx
 import pytest
 import yaml
 
@@ -453,14 +459,19 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert, private
 
 
-def test_nginx_accepts_the_config(scratch: Path) -> None:
+def nginx_tool() -> str:
     tool = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
     )
     if tool is None:
-        loud_skip("nginx is not installed (apt-get install nginx-light): syntax unchecked")
+        loud_skip("nginx is not installed (apt-get install nginx-light): deploy/nginx unchecked")
+    return tool
+
+
+def nginx_wrapper(scratch: Path, site: str) -> Path:
+    """The site (as in /etc/nginx/conf.d/) inside an nginx.conf whose files are all in
+    `scratch`, with a self-signed certificate in place of the real one."""
     cert, key = self_signed(scratch)
-    site = nginx_text()
     site = re.sub(r"(ssl_certificate\s+)\S+;", rf"\g<1>{cert};", site)
     site = re.sub(r"(ssl_certificate_key\s+)\S+;", rf"\g<1>{key};", site)
     (scratch / "site.conf").write_text(site, encoding="utf-8")
@@ -468,13 +479,20 @@ def test_nginx_accepts_the_config(scratch: Path) -> None:
         f"    {kind}_temp_path {scratch / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    (scratch / "nginx.conf").write_text(
+    conf = scratch / "nginx.conf"
+    conf.write_text(
         f"pid {scratch / 'nginx.pid'};\nerror_log {scratch / 'error.log'};\nevents {{}}\n"
         f"http {{\n    access_log off;\n{temp}\n    include {scratch / 'site.conf'};\n}}\n",
         encoding="utf-8",
     )
+    return conf
+
+
+def test_nginx_accepts_the_config(scratch: Path) -> None:
+    tool = nginx_tool()
+    conf = nginx_wrapper(scratch, nginx_text())
     done = subprocess.run(
-        [tool, "-t", "-p", str(scratch), "-e", str(scratch / "error.log"), "-c", "nginx.conf"],
+        [tool, "-t", "-p", str(scratch), "-e", str(scratch / "error.log"), "-c", str(conf)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -483,6 +501,107 @@ def test_nginx_accepts_the_config(scratch: Path) -> None:
     said = done.stdout + done.stderr
     assert done.returncode == 0, said
     assert "[warn]" not in said and "[emerg]" not in said, said
+
+
+class StandIn(http.server.BaseHTTPRequestHandler):
+    """A web process as nginx sees it: says what reached it, sends nosniff like the app."""
+
+    def answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        seen = {
+            "method": self.command,
+            "path": self.path,
+            "length": len(body),
+            "client": self.client_address[0],
+            "xff": self.headers.get_all("X-Forwarded-For") or [],
+            "proto": self.headers.get("X-Forwarded-Proto"),
+            "real_ip": self.headers.get("X-Real-IP"),
+            "forwarded": self.headers.get("Forwarded"),
+        }
+        data = json.dumps(seen).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_nginx_in_front_of_a_stand_in(scratch: Path) -> None:
+    """The example, served for real on 127.0.0.1 before a stand-in web process: the client's
+    X-Forwarded-For never passes, the body cap holds, webhooks take POST only, headers once."""
+    tool = nginx_tool()
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    https_port, http_port = free_port(), free_port()
+    site = nginx_text()
+    site = re.sub(r"^\s*listen \[::\]:\d+.*;$", "", site, flags=re.M)
+    site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    site = re.sub(r"server 127\.0\.0\.1:\d+", f"server 127.0.0.1:{upstream.server_port}", site)
+    scratch.chmod(0o755)  # nginx's workers (nobody, when run by root) keep temp files here
+    conf = nginx_wrapper(scratch, site)
+    errors = scratch / "error.log"
+    nginx = subprocess.Popen(
+        [tool, "-p", str(scratch), "-e", str(errors), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", https_port), timeout=1),
+            ):
+                break
+            assert nginx.poll() is None, nginx.stderr.read() if nginx.stderr else ""
+            assert time.monotonic() < deadline, "nginx did not start listening"
+            time.sleep(0.05)
+        base = f"https://127.0.0.1:{https_port}"
+        with httpx.Client(base_url=base, verify=False, timeout=10, trust_env=False) as client:
+            spoofed = {
+                "X-Forwarded-For": "203.0.113.9",
+                "X-Real-IP": "203.0.113.9",
+                "Forwarded": "for=203.0.113.9",
+            }
+            hook = client.post("/zalo/oa", content=b"{}", headers=spoofed)
+            assert hook.status_code == 200
+            seen = hook.json()
+            assert seen["xff"] == ["127.0.0.1"]  # nginx's own view of the client, alone
+            assert seen["real_ip"] is None and seen["forwarded"] is None
+            assert seen["proto"] == "https"
+            assert hook.headers.get_list("X-Content-Type-Options") == ["nosniff"]
+            assert hook.headers["Strict-Transport-Security"].startswith("max-age=")
+            cap = size_in_bytes(nginx_directives("client_max_body_size")[0])
+            assert client.post("/zalo/bot", content=b"x" * cap).json()["length"] == cap
+            assert client.post("/zalo/bot", content=b"x" * (cap + 1)).status_code == 413
+            assert client.get("/zalo/oa").status_code == 403  # webhooks: POST only
+            assert client.get("/telegram/webhook").status_code == 403
+            assert client.get("/healthz").json()["path"] == "/healthz"  # from this machine
+            page = client.get("/reports?status=new")
+            assert page.json()["path"] == "/reports?status=new"
+            assert "Strict-Transport-Security" in page.headers
+        plain = httpx.get(f"http://127.0.0.1:{http_port}/signin", trust_env=False)
+        assert plain.status_code == 301
+        assert plain.headers["Location"].startswith("https://")
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        upstream.shutdown()
+        upstream.server_close()
 
 
 # --- environment variables ------------------------------------------------------------------
