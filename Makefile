@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install browser clean
+.PHONY: run test lint install browser office clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,24 @@ browser:
 	    || echo "Could not install $(BROWSER_PACKAGES): the browser tests will be skipped"; \
 	fi
 
-test: $(STAMP) browser
+# The periodic report's preview test converts the DOCX with LibreOffice Writer and turns its
+# first page into a PNG with poppler's pdftoppm (Liberation Serif stands in for Times New
+# Roman, with its metrics): installed like Chromium, or skipped and said.
+SOFFICE_BIN := /usr/bin/soffice
+PDFTOPPM_BIN := /usr/bin/pdftoppm
+OFFICE_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-liberation
+
+office:
+	@if { [ ! -x $(SOFFICE_BIN) ] || [ ! -x $(PDFTOPPM_BIN) ]; } \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing $(OFFICE_PACKAGES) for the report preview test (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends $(OFFICE_PACKAGES) >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(OFFICE_PACKAGES) >/dev/null; } \
+	    || echo "Could not install $(OFFICE_PACKAGES): the report preview test will be skipped"; \
+	fi
+
+test: $(STAMP) browser office
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -84,6 +84,15 @@ def _charts(document: Any, parts: list[Section], labels: Labels) -> None:
         _line(document, caption, italic=True, center=True)
 
 
+def _widths(table: Any, *widths: Cm) -> None:
+    """Fixed column widths (Word reads the cells', LibreOffice the grid's: both are set)."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+
+
 def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path) -> Path:
     words = labels.words
     document = Document()
@@ -97,7 +106,7 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
 
     head = document.add_table(rows=1, cols=2)
     left, right = head.rows[0].cells
-    left.width, right.width = Cm(6.5), Cm(9.5)
+    _widths(head, Cm(6.5), Cm(10))
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _write(left.paragraphs[0], unit.upper(), bold=True, size=Pt(12))
     _line(left, words("number"), center=True)
@@ -127,7 +136,8 @@ def write(stats: Statistics, labels: Labels, unit: str, made_on: date, out: Path
     for part in parts:
         _line(document, part.title, bold=True)
         for table in part.tables:
-            _line(document, table.caption, italic=True)
+            caption = _line(document, table.caption, italic=True)
+            caption.paragraph_format.space_before = Pt(6)
             grid = document.add_table(rows=1, cols=len(table.header))
             grid.style = "Table Grid"
             grid.alignment = WD_TABLE_ALIGNMENT.CENTER
