@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +19,7 @@ from datetime import timedelta
 from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import Blocked, NotNow, Rejected, RetryLater
 from content import Content
-from db import broadcasts, outbox
+from db import broadcasts, outbox, throttle
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Broadcast, Delivery
@@ -31,6 +32,9 @@ BulkSend = Callable[[Delivery, Broadcast], Awaitable[None]]
 LEASE = timedelta(seconds=3)
 BATCH_SECONDS = 0.5  # a batch is about this much sending at the target pace
 CATCH_UP = 0.01  # seconds of lost pace the pacer may make up in a burst
+LATE = 0.02  # seconds a shared slot may be missed by and still be used
+GRANT_SECONDS = 0.1  # the shared pace is taken this much at a time
+OFFSET_MAX_AGE = 30.0  # seconds before the database clock's offset is measured afresh
 
 
 @dataclass
@@ -49,23 +53,104 @@ class Pacer:
     def __post_init__(self) -> None:
         self.rate = self.target * self.margin
 
-    async def wait(self) -> None:
+    async def wait(self) -> float:
+        """Until the next send may go; returns that moment (time.monotonic())."""
         now = time.monotonic()
-        ceiling = self.target * self.margin
-        if self.rate < ceiling and now - self._last_429 > 1.0:
-            self.rate = min(ceiling, self.rate + ceiling / 1000)
+        self._recover(now)
         # Behind schedule, make up at most CATCH_UP of lost time: over any second the count
         # stays under target × margin × (1 + CATCH_UP), below the platform's limit.
         slot = max(self._next, now - CATCH_UP)
         self._next = slot + 1.0 / self.rate
         # Timers cost more than a message: sleep only when ahead by a couple of sends.
         await asyncio.sleep(slot - now if slot - now > 0.002 else 0)
+        return time.monotonic()
+
+    def _recover(self, now: float) -> None:
+        """The pace creeps back up to the target a second after the last 429."""
+        ceiling = self.target * self.margin
+        if self.rate < ceiling and now - self._last_429 > 1.0:
+            self.rate = min(ceiling, self.rate + ceiling / 1000)
 
     def too_many(self, retry_after: float) -> None:
         now = time.monotonic()
         self._next = max(self._next, now + retry_after)
         self._last_429 = now
         self.rate = max(self.floor, self.rate * 0.9)
+
+
+@dataclass
+class SharedPacer(Pacer):
+    """The same pace shared by every process on one PostgreSQL database: each takes a tenth
+    of a second of sends at a time from the pace row under `key` (db/throttle.py), whose
+    slots are spaced 1/rate apart across all of them, and lets each send go at its slot. A
+    slot missed by more than LATE (the loop was busy, replies went first) is dropped rather
+    than sent late, so sends never bunch: over any second the count stays under
+    target × margin × (1 + LATE) + 1, below the limit. A 429 pauses every process."""
+
+    db: Database | None = None
+    key: str = "pace:broadcast"
+    _slots: deque[float] = field(default_factory=deque)
+    _hold_until: float = 0.0  # monotonic: a 429's pause not yet written to the pace row
+    # Local monotonic time minus the database's clock, from the quickest round trip seen.
+    _offset: float = 0.0
+    _offset_rtt: float = float("inf")
+    _offset_at: float = 0.0
+
+    async def wait(self) -> float:
+        assert self.db is not None
+        while True:
+            now = time.monotonic()
+            self._recover(now)
+            if self._hold_until > now:
+                pause, self._hold_until = self._hold_until - now, 0.0
+                await self.db.run(self._hold_off, pause)
+            if not self._slots:
+                await self._reserve()
+            slot = self._slots.popleft()
+            if slot - time.monotonic() > 0.002:
+                await asyncio.sleep(slot - time.monotonic())
+            now = time.monotonic()
+            if now - slot <= LATE:
+                return now
+
+    async def _reserve(self) -> None:
+        assert self.db is not None
+        count = max(1, round(self.rate * GRANT_SECONDS))
+        spend = count / self.rate
+        asked = time.monotonic()
+        start, db_now = await self.db.run(self._take, spend)
+        answered = time.monotonic()
+        # The database's clock on ours: the offset measured by the quickest round trip is
+        # off by at most half of it (NTP's reasoning); measured afresh now and then.
+        rtt = answered - asked
+        if rtt <= self._offset_rtt or answered - self._offset_at > OFFSET_MAX_AGE:
+            self._offset = (asked + answered) / 2 - db_now
+            self._offset_rtt, self._offset_at = rtt, answered
+        first = start + self._offset
+        self._slots.extend(first + index / self.rate for index in range(count))
+
+    def _take(self, spend: float) -> tuple[float, float]:
+        assert self.db is not None
+        with self.db.connection() as conn:
+            return throttle.reserve(conn, self.key, spend, CATCH_UP)
+
+    def _hold_off(self, pause: float) -> None:
+        assert self.db is not None
+        with self.db.connection() as conn:
+            throttle.hold_off(conn, self.key, pause)
+
+    def too_many(self, retry_after: float) -> None:
+        super().too_many(retry_after)
+        self._slots.clear()
+        self._hold_until = max(self._hold_until, time.monotonic() + retry_after)
+
+
+def pacer_for(db: Database, rate: float, key: str = "pace:broadcast") -> Pacer:
+    """One pace for every process on a PostgreSQL database; on SQLite (one process) the
+    process's own."""
+    if db.shared:
+        return SharedPacer(rate, db=db, key=key)
+    return Pacer(rate)
 
 
 class Broadcaster:
@@ -81,7 +166,7 @@ class Broadcaster:
         content: Content | None = None,
     ) -> None:
         self.db, self.senders, self.content = db, senders, content
-        self.pacer = Pacer(rate)
+        self.pacer = pacer_for(db, rate)
         self.batch = batch or max(10, min(500, int(rate * BATCH_SECONDS)))
         self.idle_seconds, self.busy = idle_seconds, busy
         self._slots = asyncio.Semaphore(concurrency)

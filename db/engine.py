@@ -73,6 +73,12 @@ class Database:
         )
 
     @property
+    def shared(self) -> bool:
+        """Several processes may work on this database at once (PostgreSQL): what they must
+        not do twice or out of order is decided in the database, not in one process."""
+        return self.engine.dialect.name == "postgresql"
+
+    @property
     def single_writer(self) -> bool:
         """SQLite: one write at a time, so worker threads add contention, not throughput."""
         return self._writer is not None
