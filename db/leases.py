@@ -1,14 +1,17 @@
 """Rows that workers share by leasing them: what makes a row free to take now, and taking
-a batch of them."""
+a batch of them; and work only one worker may do at a time (an advisory lock)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, Connection, or_, text, update
 from sqlmodel import Session, col, select
+
+from db.engine import Database
 
 
 def due_and_free(model: Any, now: datetime) -> list[ColumnElement[bool]]:
@@ -60,3 +63,37 @@ def renew(
         session.execute(
             update(model).where(col(model.id).in_(ids), still_held).values(lease_until=until)
         )
+
+
+# Namespaces of the PostgreSQL advisory locks below (the first of their two int keys).
+CARD = 1  # posting a report's tip card to the police chat
+
+
+@asynccontextmanager
+async def exclusive(db: Database, namespace: int, key: int) -> AsyncIterator[bool]:
+    """Whether this worker may do the work under (namespace, key) now, held until the block
+    ends, across every process on the database. On PostgreSQL it is a session advisory lock,
+    tried, never waited for (the caller does the work later instead), on a connection of its
+    own in autocommit, so no transaction stays open while the block awaits a platform; a
+    worker that dies lets go with its connection. On SQLite one process is the only worker."""
+    if not db.shared:
+        yield True
+        return
+    conn = await db.run(_connect, db)
+    try:
+        held = bool(await db.run(_scalar, conn, "pg_try_advisory_lock", namespace, key))
+        try:
+            yield held
+        finally:
+            if held:
+                await db.run(_scalar, conn, "pg_advisory_unlock", namespace, key)
+    finally:
+        await db.run(conn.close)
+
+
+def _connect(db: Database) -> Connection:
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _scalar(conn: Connection, function: str, namespace: int, key: int) -> object:
+    return conn.execute(text(f"SELECT {function}(:a, :b)"), {"a": namespace, "b": key}).scalar()

@@ -8,12 +8,25 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import content
 from bot.broadcaster import pacer_for
+from bot.channels.telegram import TelegramChannel
+from bot.outbox_sender import RetryLater
+from db import outbox, reports
+from db.clock import utcnow
 from db.engine import Database
+from db.models import Outbox
+from handlers import police
+from handlers.dispatcher import Dispatcher
+from handlers.types import Limits
+from tests.fakes.telegram_server import FakeTelegram
+
+POLICE_CHAT = -100200300
 
 
 def postgres_only(database_url: str) -> None:
@@ -70,3 +83,74 @@ def test_three_workers_share_one_broadcast_pace(database_url: str) -> None:
     moments = [m for worker in in_processes(3, database_url, paced) for m in worker]
     assert len(moments) == 3 * sends
     assert busiest_second(moments) <= rate
+
+
+def _report_with_card(db: Database) -> Outbox:
+    """A new urgent report and its tip card waiting in the police chat's lane."""
+    now = utcnow()
+    with db.transaction() as session:
+        draft = reports.Draft(
+            channel="telegram",
+            scam_type="buon_nguoi",
+            account="Có người bị giữ ở Campuchia",
+            consent_version="v1",
+            urgent=True,
+        )
+        report = reports.create(
+            session, draft, None, now, timedelta(minutes=15), timedelta(days=20)
+        )
+        return outbox.enqueue(session, police.card(report), now)
+
+
+def _worker(db: Database, fake: FakeTelegram) -> TelegramChannel:
+    words = content.load()
+    return TelegramChannel(
+        token=fake.token,
+        api_root=fake.root,
+        db=db,
+        dispatcher=Dispatcher(db, words, Limits()),
+        content=words,
+        evidence_max_bytes=1_000_000,
+        police_chat_id=POLICE_CHAT,
+    )
+
+
+async def test_two_workers_sending_one_card_post_it_once(
+    database_url: str, fake: FakeTelegram
+) -> None:
+    """Worker A has posted the card but not yet recorded its message id when worker B takes
+    a row for the same card (a refresh, or A's row after its lease ran out): B must not post
+    a second card. Each worker has its own engine, so its own PostgreSQL sessions."""
+    postgres_only(database_url)
+    first, second = Database(database_url), Database(database_url)
+    a, b = _worker(first, fake), _worker(second, fake)
+    await a.start()
+    await b.start()
+    try:
+        row = _report_with_card(first)
+        b_tried = threading.Event()
+        record = a._remember_card
+
+        def record_after_b(report_id: int, message_id: int) -> None:
+            b_tried.wait(30)  # A's post is out; its id is written only once B has tried
+            record(report_id, message_id)
+
+        a._remember_card = record_after_b  # type: ignore[method-assign]
+        posting = asyncio.create_task(a.send_outbox(row))
+        await fake.until(lambda sent: any(m.chat_id == POLICE_CHAT for m in sent))
+        try:
+            await b.send_outbox(row)
+        except RetryLater:  # the outbox sender takes the row again later
+            b_tried.set()
+            await posting
+            await b.send_outbox(row)
+        finally:
+            b_tried.set()
+        await posting
+        posts = [m for m in fake.sent if m.chat_id == POLICE_CHAT and m.method == "sendMessage"]
+        assert len(posts) == 1
+    finally:
+        await a.stop()
+        await b.stop()
+        first.dispose()
+        second.dispose()

@@ -36,7 +36,7 @@ from bot.channels.telegram_bulk import BulkSender
 from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import Blocked, Rejected, RetryLater
 from content import Content
-from db import outbox
+from db import leases, outbox
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Broadcast, Delivery, Evidence, Outbox, Report
@@ -59,6 +59,7 @@ POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
 # Updates to receive; anything else (edits, reactions) is not for this bot.
 ALLOWED_UPDATES = ["message", "callback_query"]
 ALBUM_SIZE = 10  # photos per media group, Telegram's maximum
+CARD_BUSY = 2.0  # seconds before a card another worker is sending is tried again
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -235,9 +236,18 @@ class TelegramChannel:
             return outcome
 
     async def _send_card(self, row: Outbox) -> None:
-        """Post the report's tip card to the police chat, or edit the one already there."""
-        assert self.police_chat_id is not None and row.report_id is not None
-        reply, message_id = await self.db.run(self._card, row.report_id)
+        """Post the report's tip card to the police chat, or edit the one already there. One
+        worker at a time per report, across processes: posting and recording the card's id
+        happen together, or two workers would each find no card and post one."""
+        assert row.report_id is not None
+        async with leases.exclusive(self.db, leases.CARD, row.report_id) as mine:
+            if not mine:
+                raise RetryLater(CARD_BUSY, "another worker is sending this card", False)
+            await self._post_or_edit_card(row.report_id)
+
+    async def _post_or_edit_card(self, report_id: int) -> None:
+        assert self.police_chat_id is not None
+        reply, message_id = await self.db.run(self._card, report_id)
         markup = _keyboard(reply)
         if message_id:
             try:
@@ -263,7 +273,7 @@ class TelegramChannel:
                 self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         )
-        await self.db.record(self._remember_card, row.report_id, posted.message_id)
+        await self.db.record(self._remember_card, report_id, posted.message_id)
 
     async def _send_beside_card(self, row: Outbox) -> None:
         """A note or the evidence album, as replies to the report's card once it is posted."""
