@@ -9,10 +9,11 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from bot.liveness import Liveness, keep_running
-from db import outbox
+from db import leases, outbox
 from db.clock import utcnow
 from db.engine import MAX_RECORD_PAUSE, Database, is_outage
 from db.models import Outbox, Report
@@ -128,9 +129,20 @@ class OutboxSender:
             await self.db.record(self._finish, row, None)
 
     def _claim(self) -> list[Outbox]:
+        now = utcnow()
         with self.db.transaction() as session:
             channels = list(self.transports)
-            return outbox.claim_due(session, channels, utcnow(), self.batch, self.lease)
+            rows = outbox.claim_due(session, channels, now, self.batch, self.lease)
+            if not self.db.shared or not rows:
+                return rows
+            # Another worker is sending (or about to send) an earlier reply to the same
+            # resident: these wait for it, so nobody's replies are overtaken.
+            held = leases.behind(session.connection(), [r.id for r in rows if r.id], now)
+            if held:
+                session.execute(
+                    update(Outbox).where(col(Outbox.id).in_(held)).values(lease_until=None)
+                )
+            return [r for r in rows if r.id not in held]
 
     def _renew(self, ids: list[int | None]) -> None:
         with self.db.transaction() as session:

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, or_, text, update
+from sqlalchemy import ColumnElement, Connection, exists, or_, text, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from db.engine import Database
+from db.models import Outbox
 
 
 def due_and_free(model: Any, now: datetime) -> list[ColumnElement[bool]]:
@@ -97,3 +99,29 @@ def _connect(db: Database) -> Connection:
 
 def _scalar(conn: Connection, function: str, namespace: int, key: int) -> object:
     return conn.execute(text(f"SELECT {function}(:a, :b)"), {"a": namespace, "b": key}).scalar()
+
+
+def behind(
+    conn: Connection, row_ids: Sequence[int], now: datetime, besides: Sequence[int] = ()
+) -> set[int]:
+    """Of these outbox replies, those to a resident who is owed an earlier reply (as urgent
+    or more) that is being sent now or is due, besides `besides`: sent now, they could
+    overtake it. Replies in another worker's hands are what this guards against; a reply
+    put off for a later retry holds nobody back (as in one process)."""
+    if not row_ids:
+        return set()
+    mine, earlier = aliased(Outbox), aliased(Outbox)
+    query = select(mine.id).where(
+        col(mine.id).in_(row_ids),
+        exists().where(
+            col(earlier.channel) == col(mine.channel),
+            col(earlier.recipient) == col(mine.recipient),
+            col(earlier.kind) == "reply",
+            col(earlier.status) == "pending",  # db.outbox.PENDING (which imports this)
+            col(earlier.priority) <= col(mine.priority),
+            col(earlier.id) < col(mine.id),
+            col(earlier.id).not_in([*row_ids, *besides]),
+            or_(col(earlier.lease_until) > now, col(earlier.next_attempt_at) <= now),
+        ),
+    )
+    return {int(found) for found in conn.execute(query).scalars()}

@@ -6,6 +6,7 @@ PostgreSQL sees of a process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -23,8 +24,8 @@ from db.engine import Database
 from db.models import Outbox
 from handlers import police
 from handlers.dispatcher import Dispatcher
-from handlers.types import Limits
-from tests.fakes.telegram_server import FakeTelegram
+from handlers.types import Limits, Reply
+from tests.fakes.telegram_server import FakeTelegram, text_update
 
 POLICE_CHAT = -100200300
 
@@ -149,6 +150,46 @@ async def test_two_workers_sending_one_card_post_it_once(
         await posting
         posts = [m for m in fake.sent if m.chat_id == POLICE_CHAT and m.method == "sendMessage"]
         assert len(posts) == 1
+    finally:
+        await a.stop()
+        await b.stop()
+        first.dispose()
+        second.dispose()
+
+
+async def test_one_residents_replies_keep_their_order_across_workers(
+    database_url: str, fake: FakeTelegram
+) -> None:
+    """A resident's first message is taken by worker A, whose replies are slow to go out;
+    the second by worker B (webhooks land anywhere). B's replies must wait for A's."""
+    postgres_only(database_url)
+    first, second = Database(database_url), Database(database_url)
+    a, b = _worker(first, fake), _worker(second, fake)
+    await a.start()
+    await b.start()
+    resident = 4242
+    try:
+        b_delivering = asyncio.Event()
+        sent_by_a: list[str] = []
+        send = a.send_reply
+
+        async def slow_send(chat_id: int, reply: Reply, **kwargs: Any) -> None:
+            await b_delivering.wait()  # B's turn is committed and its delivery under way
+            sent_by_a.append(reply.text)
+            await send(chat_id, reply, **kwargs)
+
+        a.send_reply = slow_send  # type: ignore[method-assign]
+        await a.handle_json({"update_id": 1, **text_update(resident, "/start")})
+        await b.handle_json({"update_id": 2, **text_update(resident, "/trogiup")})
+        # B's replies, if nothing holds them back, are out by now.
+        with contextlib.suppress(AssertionError):
+            await fake.until(lambda _: bool(fake.messages_to(resident)), timeout=3)
+        b_delivering.set()
+        await a.drain()
+        await b.drain()
+        inbox = [m.text for m in fake.messages_to(resident)]
+        assert sent_by_a and len(inbox) > len(sent_by_a)
+        assert inbox[: len(sent_by_a)] == sent_by_a  # all of turn 1 before any of turn 2
     finally:
         await a.stop()
         await b.stop()

@@ -11,11 +11,15 @@ import aiohttp
 
 from bot.channels.render import Abilities, Piece, fit
 from bot.outbox_sender import Blocked, NotNow, Rejected, RetryLater
-from db import outbox
+from db import leases, outbox
 from db.clock import utcnow
 from db.engine import Database
 from handlers.dispatcher import Handled
 from handlers.types import Attachment
+
+# Seconds a turn's replies wait for an earlier turn's, sent by another worker, before they
+# are handed to the outbox sender (well within the replies' own lease, REPLY_LEASE).
+ORDER_PATIENCE = 10.0
 
 
 def settle(db: Database, outbox_id: int, blocked: str | None = None) -> None:
@@ -47,6 +51,31 @@ def fail(db: Database, outbox_id: int, reason: str) -> None:
         outbox.mark_failed(session, outbox_id, reason)
 
 
+async def handed_over(db: Database, outbox_ids: list[int]) -> bool:
+    """Across processes, a resident's replies keep their turns' order: a turn's replies wait
+    while an earlier reply to the same resident is being sent by another worker (or is due
+    and about to be). Within one process the channel's per-chat lock already orders them.
+    After ORDER_PATIENCE (a dead worker's lease runs out slower) they go to the outbox
+    sender, which keeps the same order; True then."""
+    if not db.shared or not outbox_ids:
+        return False
+    waited, pause = 0.0, 0.01
+    while await db.run(_behind, db, outbox_ids):
+        if waited >= ORDER_PATIENCE:
+            later = RetryLater(None, "an earlier reply is still on its way", slow_down=False)
+            await asyncio.to_thread(release, db, outbox_ids, later)
+            return True
+        await asyncio.sleep(pause)
+        waited += pause
+        pause = min(0.5, pause * 2)
+    return False
+
+
+def _behind(db: Database, outbox_ids: list[int]) -> bool:
+    with db.connection() as conn:
+        return bool(leases.behind(conn, outbox_ids, utcnow()))
+
+
 async def send_turn(
     db: Database,
     handled: Handled,
@@ -55,6 +84,8 @@ async def send_turn(
 ) -> None:
     """A turn's replies, fitted together (option numbers run across the turn), each reply's
     outbox row marked as it goes; on a passing failure the rest go to the outbox sender."""
+    if await handed_over(db, handled.outbox_ids):
+        return
     groups = fit(handled.replies, abilities)
     for index, (group, outbox_id) in enumerate(zip(groups, handled.outbox_ids, strict=True)):
         try:

@@ -438,6 +438,8 @@ class TelegramChannel:
     async def deliver(self, chat_id: int, handled: Handled, buttons: bool = True) -> None:
         """Send a turn's replies in order; each outbox row is marked as it goes. On a failure
         the rest are left to the outbox sender, which retries them in the same order."""
+        if await delivery.handed_over(self.db, handled.outbox_ids):
+            return
         pairs = list(zip(handled.replies, handled.outbox_ids, strict=True))
         for index, (reply, outbox_id) in enumerate(pairs):
             try:
