@@ -10,7 +10,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import broadcast_cli, key_cli, officer_cli, privacy_cli, report_cli, updates_cli
+from bot import (
+    broadcast_cli,
+    key_cli,
+    officer_cli,
+    privacy_cli,
+    report_cli,
+    unit_cli,
+    updates_cli,
+)
 from bot import settings as settings_module
 from bot.wiring import build_dispatcher, configure_logging, open_database
 from db import sealing
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     updates_cli.add_arguments(commands)
     privacy_cli.add_arguments(commands)
     key_cli.add_arguments(commands)
+    unit_cli.add_arguments(commands)
     report_cli.add_arguments(commands)
     jobs = commands.add_parser("jobs", help="scheduled work (reminders, escalation, digest)")
     tick = jobs.add_subparsers(dest="action", required=True).add_parser(
@@ -105,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(args)
     if args.command == "officer":
         return _on_database(settings, lambda db: officer_cli.run(args, db, settings.public_url))
+    if args.command == "unit":
+        return _on_database(settings, lambda db: unit_cli.run(args, db))
     if args.command == "updates":
         return _on_database(settings, lambda db: updates_cli.run(args, db))
     if args.command == "privacy":

@@ -119,6 +119,9 @@ class Settings:
     zalo_bot_webhook_url: str = ""
     zalo_bot_webhook_secret: str = ""
     broadcast_rate: float = 25.0
+    # PostgreSQL connections each process keeps, and may add at a peak (db/engine.py).
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
     tip_weekday: int = 1
     tip_at: time = time(9, 0)
     # Largest request body the web app reads; beyond it, 413 before anything is parsed.
@@ -224,6 +227,8 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         zalo_bot_webhook_url=get("ZALO_BOT_WEBHOOK_URL", "").strip(),
         zalo_bot_webhook_secret=get("ZALO_BOT_WEBHOOK_SECRET", "").strip(),
         broadcast_rate=_float("BROADCAST_RATE", 25.0),
+        db_pool_size=_int("DB_POOL_SIZE", 5, 1),
+        db_max_overflow=_int("DB_MAX_OVERFLOW", 10, 0),
         tip_weekday=_int("WEEKLY_TIP_DAY", 1, 1),
         tip_at=_clock_time("WEEKLY_TIP_AT", time(9, 0)),
         http_max_body_bytes=_int("HTTP_MAX_BODY_KB", 1024, 16) * 1024,

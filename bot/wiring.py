@@ -18,7 +18,7 @@ def open_database(settings: Settings) -> Database:
     if settings.data_keys is not None:
         sealing.install(settings.data_keys)
     upgrade(settings.database_url)
-    return Database(settings.database_url)
+    return Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
 
 
 # Channels that may message a resident only within a while of the resident's last message.

@@ -21,12 +21,22 @@ T = TypeVar("T")
 RECORD_PATIENCE, MAX_RECORD_PAUSE = 60.0, 2.0
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and immediate write locks on SQLite."""
+# Connections each process keeps open, and may open beyond them at a peak, on PostgreSQL
+# (DB_POOL_SIZE, DB_MAX_OVERFLOW: see the README's "Deploying with PostgreSQL").
+POOL_SIZE, MAX_OVERFLOW = 5, 10
+
+
+def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW) -> Engine:
+    """An engine tuned for the backend: WAL and immediate write locks on SQLite; on
+    PostgreSQL a pool of `pool_size` connections, and up to `max_overflow` more at a peak."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            hide_parameters=True,
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -59,9 +69,11 @@ def make_engine(url: str) -> Engine:
 class Database:
     """An engine plus a transaction helper; passed to whatever needs the data."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size, max_overflow)
         # SQLite has one writer at a time. Queueing our threads here, instead of in SQLite's
         # busy handler (which sleeps up to 100 ms between tries), keeps waits short and fair.
         self._writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None

@@ -13,11 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 import content
+from bot import settings as settings_module
 from bot.broadcaster import pacer_for
 from bot.channels.telegram import TelegramChannel
 from bot.outbox_sender import RetryLater
+from bot.wiring import open_database
 from db import outbox, reports
 from db.clock import utcnow
 from db.engine import Database
@@ -195,3 +198,21 @@ async def test_one_residents_replies_keep_their_order_across_workers(
         await b.stop()
         first.dispose()
         second.dispose()
+
+
+def test_the_connection_pool_is_sized_from_settings(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DB_POOL_SIZE and DB_MAX_OVERFLOW bound each process's connections (README: keep their
+    sum times the processes under max_connections)."""
+    postgres_only(database_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DB_POOL_SIZE", "3")
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "2")
+    db = open_database(settings_module.load(env_file=None))
+    try:
+        pool = db.engine.pool
+        assert isinstance(pool, QueuePool)
+        assert (pool.size(), pool._max_overflow) == (3, 2)
+    finally:
+        db.dispose()
