@@ -736,6 +736,11 @@ def test_dockerfile_installs_the_project_as_non_root() -> None:
     packages = {p.strip().strip('"').rstrip("*") for p in include.group(1).split(",")}
     assert packages <= copied
     assert {"pyproject.toml", "README.md"} <= copied
+    # The report's charts look for a serif font with Vietnamese letters (bot/periodic/charts.py).
+    charts = ROOT / "bot" / "periodic" / "charts.py"
+    if charts.exists() and "LiberationSerif" in charts.read_text(encoding="utf-8"):
+        assert "fonts-liberation" in dockerfile
+        assert "fonts-liberation" in README.read_text(encoding="utf-8")
     # …and let through by the build's ignore file.
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").split()
     for package in packages:
