@@ -106,6 +106,9 @@ class Report(SQLModel, table=True):
     # The tip card in the police chat, edited in place as the report moves.
     card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     claimed_by: int | None = Field(default=None, foreign_key="officer.id")
+    # The police unit that handles it (db/units.py): the unit of the reporter's area, else the
+    # province's; an officer may transfer it.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     # Handed up to the ward's leads (by an officer, or unclaimed past an urgent deadline).
     escalated_at: datetime | None = None
     # When retention cleared the account, whereabouts, phone and reporter (db/retention.py).
@@ -139,6 +142,35 @@ class Officer(SQLModel, table=True):
     )
     # The police unit the officer belongs to (issue 15 adds units; one unit until then).
     unit_id: int | None = Field(default=None, index=True)
+
+
+class Unit(SQLModel, table=True):
+    """A police unit: a ward's or commune's police, or the province's, which sees them all.
+    A single-ward deployment has one, made by the migration."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    kind: str = Field(default="ward", max_length=16)  # "ward" or "province"
+    # Told to residents of its areas (the menu's duty line); empty: the hotlines file's.
+    duty_phone: str = Field(default="", max_length=32)
+    address: str = Field(default="", max_length=255)
+    # Its own deadlines, if it sets them (else the deployment's settings).
+    ack_hours: float | None = None
+    urgent_ack_minutes: float | None = None
+    resolve_days: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Area(SQLModel, table=True):
+    """A commune or ward a resident can live in, and the unit its reports go to. Loaded from a
+    province's CSV (`canhgiac unit import`); while none is loaded, content/areas.yaml's list
+    serves, all of it the one unit's."""
+
+    code: str = Field(max_length=32, primary_key=True)
+    name: str = Field(max_length=128)
+    # The name folded (lower case, no accents) for residents who type it.
+    folded: str = Field(max_length=128, index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
 
 
 class ReportEvent(SQLModel, table=True):

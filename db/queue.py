@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from content import fold
-from db import identifiers, reports
+from db import identifiers, reports, units
 from db.clock import VIETNAM
 from db.models import Identifier, Report, ReportIdentifier, ReportWords
 
@@ -31,6 +31,7 @@ class Filters:
     holder: str = ANYONE  # MINE, ANYONE, UNASSIGNED
     channel: str = ""
     area: str = ""
+    unit: int | None = None  # a province officer's choice among the units
     since: date | None = None  # filed on or after (Vietnam days)
     until: date | None = None  # filed on or before
     page: int = 1
@@ -53,8 +54,19 @@ def overdue(now: datetime) -> Any:
     )
 
 
-def _conditions(filters: Filters, officer_id: int | None, now: datetime) -> list[Any]:
-    where: list[Any] = []
+def in_scope(scope: units.Scope) -> list[Any]:
+    """The condition that keeps an officer to their unit's reports (none for the province)."""
+    if scope.units is None:
+        return []
+    return [col(Report.unit_id).in_(scope.units)]
+
+
+def _conditions(
+    filters: Filters, officer_id: int | None, now: datetime, scope: units.Scope
+) -> list[Any]:
+    where: list[Any] = in_scope(scope)
+    if filters.unit is not None:
+        where.append(col(Report.unit_id) == filters.unit)
     if filters.scam_type:
         where.append(col(Report.scam_type) == filters.scam_type)
     if filters.urgent:
@@ -97,9 +109,15 @@ def _shows(filters: Filters, status: str) -> bool:
     return True  # ALL
 
 
-def queue(session: Session, filters: Filters, officer_id: int | None, now: datetime) -> Page:
+def queue(
+    session: Session,
+    filters: Filters,
+    officer_id: int | None,
+    now: datetime,
+    scope: units.Scope = units.EVERYWHERE,
+) -> Page:
     """One page of reports, urgent first, then the oldest (whose deadlines come first)."""
-    where = _conditions(filters, officer_id, now)
+    where = _conditions(filters, officer_id, now, scope)
     # Counted only within the status filter: the open queue counts its few thousand open
     # reports through the status index, not the million closed ones (absent: not counted).
     counted = session.exec(
@@ -125,7 +143,10 @@ def queue(session: Session, filters: Filters, officer_id: int | None, now: datet
 
 
 def by_identifier(
-    session: Session, candidates: list[identifiers.ParsedIdentifier], limit: int = PAGE
+    session: Session,
+    candidates: list[identifiers.ParsedIdentifier],
+    limit: int = PAGE,
+    scope: units.Scope = units.EVERYWHERE,
 ) -> list[tuple[Identifier, list[Report]]]:
     """Every stored identifier matching one of the readings of what was typed, with the
     reports naming it (newest first)."""
@@ -136,23 +157,27 @@ def by_identifier(
             conditions.append(col(Identifier.bank) == parsed.bank)
         for identifier in session.exec(select(Identifier).where(*conditions)).all():
             if all(identifier.id != f.id for f, _ in found):
-                found.append((identifier, naming(session, identifier.id or 0, limit)))
+                found.append((identifier, naming(session, identifier.id or 0, limit, scope)))
     return found
 
 
-def naming(session: Session, identifier_id: int, limit: int = PAGE) -> list[Report]:
+def naming(
+    session: Session, identifier_id: int, limit: int = PAGE, scope: units.Scope = units.EVERYWHERE
+) -> list[Report]:
     return list(
         session.exec(
             select(Report)
             .join(ReportIdentifier, col(ReportIdentifier.report_id) == col(Report.id))
-            .where(col(ReportIdentifier.identifier_id) == identifier_id)
+            .where(col(ReportIdentifier.identifier_id) == identifier_id, *in_scope(scope))
             .order_by(col(Report.created_at).desc())
             .limit(limit)
         ).all()
     )
 
 
-def by_words(session: Session, text: str, limit: int = PAGE) -> list[Report]:
+def by_words(
+    session: Session, text: str, limit: int = PAGE, scope: units.Scope = units.EVERYWHERE
+) -> list[Report]:
     """Reports whose account holds every word typed, accents and case ignored."""
     words = [w for w in fold(text).split() if len(w) >= 2][:6]
     if not words:
@@ -162,7 +187,7 @@ def by_words(session: Session, text: str, limit: int = PAGE) -> list[Report]:
         session.exec(
             select(Report)
             .join(ReportWords, col(ReportWords.report_id) == col(Report.id))
-            .where(*likes)
+            .where(*likes, *in_scope(scope))
             # Newest first by id (filed in that order): sorted within the narrow index table,
             # not by reading a million reports' filing times.
             .order_by(col(ReportWords.report_id).desc())

@@ -113,8 +113,10 @@ def create(
     ack_within: timedelta,
     resolve_within: timedelta,
     area: str | None = None,
+    unit_id: int | None = None,
 ) -> Report:
     report = Report(
+        unit_id=unit_id,
         receipt_code=new_receipt_code(session),
         channel=draft.channel,
         reporter=reporter,

@@ -75,7 +75,7 @@ def _urgent_reminders(session: Session, content: Content, now: datetime) -> list
             notice = notify.about_report(
                 title, report, Reply(text), urgent=True, in_police_chat=True
             )
-            effects += notify.to_all(session, notify.triage_officers(session), notice)
+            effects += notify.to_all(session, notify.triage_officers(session, report), notice)
     return effects
 
 

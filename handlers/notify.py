@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from db import officers, push
+from db import officers, push, units
 from db.models import Officer, Report
 from db.outbox import Message
 from handlers.types import Reply
@@ -114,12 +114,14 @@ def to_all(session: Session, people: list[Officer], notice: Notice) -> list[Mess
     return [m for officer in people for m in to_officer(session, officer, notice)]
 
 
-def triage_officers(session: Session) -> list[Officer]:
-    """Everyone who works reports: new reports and urgent reminders go to each of them."""
-    return list(
-        session.exec(
-            select(Officer).where(
-                col(Officer.active).is_(True), col(Officer.role).in_(officers.TRIAGE_ROLES)
-            )
-        ).all()
-    )
+def triage_officers(session: Session, report: Report | None = None) -> list[Officer]:
+    """Everyone who works reports (of the report's unit, and the province's for an urgent
+    one): new reports and urgent reminders go to each of them."""
+    found = session.exec(
+        select(Officer).where(
+            col(Officer.active).is_(True), col(Officer.role).in_(officers.TRIAGE_ROLES)
+        )
+    ).all()
+    if report is None:
+        return list(found)
+    return [officer for officer in found if units.concerned(session, officer, report)]

@@ -15,10 +15,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from content import CONSENT_VERSION, Content, Markup
-from db import reports, residents
+from db import reports, residents, units
 from db.clock import to_vietnam
 from db.identifiers import ParsedIdentifier, bank_account, phone
-from db.models import Report
+from db.models import Report, Unit
 from db.outbox import Message
 from handlers import money, notify, police
 from handlers.draft import ReportDraft
@@ -926,14 +926,17 @@ def _save(ctx: Context, state: State) -> list[Reply]:
     if len(recent) >= ctx.limits.reports_per_day and not draft.urgent:
         limit = ctx.limits.reports_per_day
         return stay(ctx, state, FLOW, ctx.content.text("report.limit_reached", limit=limit))[1]
+    routed = units.route(ctx.session, resident.area)
+    unit = ctx.session.get(Unit, routed) if routed is not None else None
     report = reports.create(
         ctx.session,
         _to_report_draft(ctx, draft),
         draft.owner,
         ctx.now,
-        ack_within=_ack_within(ctx, draft.urgent),
-        resolve_within=timedelta(days=ctx.limits.resolve_days),
+        ack_within=_ack_within(ctx, draft.urgent, unit),
+        resolve_within=timedelta(days=(unit and unit.resolve_days) or ctx.limits.resolve_days),
         area=resident.area,
+        unit_id=unit.id if unit else None,
     )
     ctx.effects.extend(_announce(ctx, report))
     if draft.evidence:
@@ -963,7 +966,7 @@ def _announce(ctx: Context, report: Report) -> list[Message]:
     )
     title = ctx.content.text(key, code=report.receipt_code)
     heard = notify.about_report(title, report, said, in_police_chat=True)
-    officers = notify.triage_officers(ctx.session)
+    officers = notify.triage_officers(ctx.session, report)
     return [police.card(report), *notify.to_all(ctx.session, officers, heard)]
 
 
@@ -989,10 +992,13 @@ def _when_text(content: Content, draft: ReportDraft) -> str:
     return ""
 
 
-def _ack_within(ctx: Context, urgent: bool) -> timedelta:
+def _ack_within(ctx: Context, urgent: bool, unit: Unit | None = None) -> timedelta:
+    """The deployment's deadlines, or the unit's own where it sets them."""
     if urgent:
-        return timedelta(minutes=ctx.limits.urgent_ack_minutes)
-    return timedelta(hours=ctx.limits.ack_hours)
+        return timedelta(
+            minutes=(unit and unit.urgent_ack_minutes) or ctx.limits.urgent_ack_minutes
+        )
+    return timedelta(hours=(unit and unit.ack_hours) or ctx.limits.ack_hours)
 
 
 def _to_report_draft(ctx: Context, draft: ReportDraft) -> reports.Draft:

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from content import Content
-from db import identifiers, outbox
+from db import identifiers, outbox, units
 from db.models import Evidence, Identifier, Officer, Report, ReportEvent, ReportIdentifier
 from handlers import police
 
@@ -77,7 +77,7 @@ def build(session: Session, content: Content, report: Report, photos: bool = Tru
         else []
     )
     holder = session.get(Officer, report.claimed_by) if report.claimed_by else None
-    area = content.area(report.area) if report.area else None
+    area = units.place(session, report.area, content.areas) if report.area else None
     return ReportView(
         report,
         named,
@@ -85,7 +85,7 @@ def build(session: Session, content: Content, report: Report, photos: bool = Tru
         pictures,
         outbox.undelivered(session, report.id, police.POLICE),
         holder,
-        area["name"] if area else "",
+        area.name if area else "",
     )
 
 

@@ -4,14 +4,16 @@ resident already subscribed is shown their area and may change it or stop."""
 from __future__ import annotations
 
 from content import Markup
-from db import residents
+from db import residents, units
 from db.models import Resident
 from handlers.flow import Answer, Flow, choice, enter, finish, rows, stay
 from handlers.menu import menu_reply
-from handlers.types import Context, Incoming, Outcome, Reply, State
+from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("subscribe")
 ANY_AREA = "all"
+# Up to this many areas are offered as buttons; more are typed by name.
+MAX_AREA_BUTTONS = 8
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
@@ -28,9 +30,9 @@ def prompt_manage(ctx: Context, state: State) -> list[Reply]:
     label = ctx.content.raw
     channel, user_id = state.data.get("user") or ["", ""]
     resident = residents.find(ctx.session, channel, user_id)
-    area = ctx.content.area(resident.area or "") if resident else None
+    area = units.place(ctx.session, resident.area or "", ctx.content.areas) if resident else None
     suffix = (
-        ctx.content.text("subscribe.area_suffix", area=area["name"])
+        ctx.content.text("subscribe.area_suffix", area=area.name)
         if area
         else ctx.content.text("subscribe.all_areas_suffix")
     )
@@ -58,17 +60,45 @@ def manage(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 def prompt_area(ctx: Context, state: State) -> list[Reply]:
-    options = [(choice(state, a["code"], a["name"]),) for a in ctx.content.areas]
+    """A few areas are buttons; a province's hundreds are typed by name (units.matching)."""
+    places = units.places(ctx.session, ctx.content.areas)
+    shown = places if len(places) <= MAX_AREA_BUTTONS else []
+    text = (
+        ctx.content.text("subscribe.ask_area")
+        if shown
+        else ctx.content.text("subscribe.type_area", example=places[0].name if places else "")
+    )
+    return [Reply(text, _area_buttons(ctx, state, shown))]
+
+
+def _area_buttons(
+    ctx: Context, state: State, shown: list[units.Place]
+) -> tuple[tuple[Button, ...], ...]:
+    options = [(choice(state, p.code, p.name),) for p in shown]
     options.append((choice(state, ANY_AREA, ctx.content.raw("buttons.all_areas")),))
     options.append((choice(state, "cancel", ctx.content.raw("buttons.cancel")),))
-    return [Reply(ctx.content.text("subscribe.ask_area"), tuple(options))]
+    return tuple(options)
 
 
 @FLOW.step("area", can_go_back=False)
 def area(ctx: Context, state: State, answer: Answer) -> Outcome:
-    chosen = ctx.content.area(answer.value or "")
-    if chosen is None and answer.value != ANY_AREA:
-        return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+    found = units.place(ctx.session, answer.value, ctx.content.areas) if answer.value else None
+    if found is None and answer.value != ANY_AREA:
+        typed = " ".join(answer.text.split())[:60]
+        matches = units.matching(ctx.session, typed, ctx.content.areas) if typed else []
+        if len(matches) == 1:
+            found = matches[0]
+        elif matches:
+            shown = matches[:MAX_AREA_BUTTONS]
+            said = ctx.content.text("subscribe.area_choices", count=len(matches), typed=typed)
+            return state, [Reply(said, _area_buttons(ctx, state, shown))]
+        elif typed:
+            anywhere = ctx.content.raw("buttons.all_areas")
+            said = ctx.content.text("subscribe.area_not_found", typed=typed, anywhere=anywhere)
+            return state, [Reply(said, _area_buttons(ctx, state, []))]
+        else:
+            return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
+    chosen = {"code": found.code, "name": found.name} if found else None
     channel, user_id = state.data["user"]
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
     resident.subscribed, resident.subscribed_at = True, ctx.now

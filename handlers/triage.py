@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from content import Content
-from db import identifiers, officers, reports
+from db import identifiers, officers, reports, units
 from db.models import Officer, Report
 from db.outbox import Message
 from handlers import notify, police
@@ -86,6 +86,9 @@ def refusal(
     they may (their role as it is now, and the report's status as it is now)."""
     if not officers.may_triage(officer):
         return content.text("police.not_officer")
+    assert officer is not None
+    if not units.scope(session, officer).sees(report.unit_id):
+        return content.text("police.not_officer")
     if ACTIONS[action].leads_only and not officers.may_lead(officer):
         return content.text("police.leads_only")
     if not offered(session, report, action):
@@ -145,7 +148,7 @@ def assign(
     told privately."""
     if not officers.may_lead(lead):
         return Outcome(content.text("police.leads_only_assign"), refused=True)
-    if not officers.may_triage(officer):
+    if not officers.may_triage(officer) or not units.scope(session, officer).sees(report.unit_id):
         return Outcome(content.text("police.assignee_unknown"), refused=True)
     if report.status not in reports.OPEN:
         status = content.text(f"status.{report.status}")
@@ -168,6 +171,59 @@ def assign(
     return Outcome(content.text("police.assigned", name=officer.name), effects=effects)
 
 
+def transfer(
+    session: Session,
+    content: Content,
+    officer: Officer | None,
+    report: Report,
+    unit_id: int,
+    reason: str,
+    now: datetime,
+) -> Outcome:
+    """Hand an open report to another unit (its area's, when the reporter named the wrong
+    one): the history says so, the other unit's officers are told, the reporter learns that
+    nothing changes for them. Only an officer who sees the report may."""
+    if officer is None or not officers.may_triage(officer):
+        return Outcome(content.text("police.not_officer"), refused=True)
+    if not units.scope(session, officer).sees(report.unit_id):
+        return Outcome(content.text("police.not_officer"), refused=True)
+    if report.status not in reports.OPEN:
+        status = content.text(f"status.{report.status}")
+        return Outcome(content.text("police.transfer_closed", status=status), refused=True)
+    assert report.id is not None
+    source = units.name_of(session, report.unit_id)
+    try:
+        target = units.transfer(session, report, unit_id)
+    except units.UnitError:
+        same = (report.unit_id or units.DEFAULT) == unit_id
+        key = "police.transfer_same" if same else "police.transfer_unknown"
+        return Outcome(content.text(key, unit=source), refused=True)
+    note = content.text("police.transfer_note", source=source, target=target.name, reason=reason)
+    reports.record(session, report, _actor(officer), "transfer", now, note)
+    report.updated_at = now
+    said = Reply(
+        content.text(
+            "police.transferred_notice",
+            code=report.receipt_code,
+            type=type_label(content, report.scam_type),
+            source=source,
+            target=target.name,
+            reason=reason,
+        )
+    )
+    title = content.text("police.push_transferred", code=report.receipt_code)
+    heard = notify.about_report(title, report, said)
+    told = Reply(
+        content.text("police.reporter_transferred", code=report.receipt_code, unit=target.name)
+    )
+    effects = [police.card(report), *_to_reporter(session, content, report, told)]
+    effects += notify.to_all(session, notify.triage_officers(session, report), heard)
+    return Outcome(
+        content.text("police.transferred", code=report.receipt_code, unit=target.name),
+        effects=effects,
+    )
+
+
 def escalate(
     session: Session, content: Content, report: Report, now: datetime, actor: reports.Actor
 ) -> list[Message]:
@@ -186,9 +242,8 @@ def escalate(
     )
     title = content.text("police.push_escalated", code=report.receipt_code)
     effects = [police.card(report)]
-    effects += notify.to_all(
-        session, officers.leads(session), notify.about_report(title, report, said)
-    )
+    leads = [o for o in officers.leads(session) if units.concerned(session, o, report)]
+    effects += notify.to_all(session, leads, notify.about_report(title, report, said))
     return effects
 
 
@@ -217,7 +272,7 @@ def _handlers(session: Session, report: Report) -> list[Officer]:
     if officers.may_triage(holder):
         assert holder is not None
         return [holder]
-    return notify.triage_officers(session)
+    return notify.triage_officers(session, report)
 
 
 def add_photos(

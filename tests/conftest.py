@@ -68,6 +68,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with database.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # As the migration left it: the one unit of a single-ward deployment.
+        conn.execute(
+            text(
+                "INSERT INTO unit (name, kind, duty_phone, address, created_at) "
+                "VALUES ('Công an phường', 'ward', '', '', now())"
+            )
+        )
     database.dispose()
     return url
 

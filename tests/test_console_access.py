@@ -43,6 +43,7 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/reports/{code}"): TRIAGE,
     ("POST", "/reports/{code}/act"): TRIAGE,
     ("POST", "/reports/{code}/assign"): {LEAD, ADMIN},
+    ("POST", "/reports/{code}/transfer"): TRIAGE,
     ("GET", "/photos/{evidence_id}"): TRIAGE,
     ("GET", "/search"): TRIAGE,
     ("GET", "/identifiers/{identifier_id}"): TRIAGE,

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from bot.console import guard
 from bot.console.app import Console, Page, Route
-from db import audit, identifiers, officers, queue, reports
+from db import audit, identifiers, officers, queue, reports, units
 from db.models import Evidence, Identifier, Officer, Report
 from handlers import casework, report_view, triage
 from handlers.parse import parse_receipt_code, substance
@@ -32,6 +32,7 @@ def routes(console: Console) -> APIRouter:
             Route("GET", "/reports/{code}", guard.TRIAGE, _report),
             Route("POST", "/reports/{code}/act", guard.TRIAGE, _act, form=True),
             Route("POST", "/reports/{code}/assign", guard.LEAD, _assign, form=True),
+            Route("POST", "/reports/{code}/transfer", guard.TRIAGE, _transfer, form=True),
             Route("GET", "/photos/{evidence_id:int}", guard.TRIAGE, _photo),
             Route("GET", "/search", guard.TRIAGE, _search),
             Route("GET", identifier, guard.TRIAGE, _identifier),
@@ -57,7 +58,9 @@ def _filters(page: Page) -> queue.Filters:
             return None
 
     page_number = q.get("page", "1")
+    unit = q.get("unit", "")
     return queue.Filters(
+        unit=int(unit) if unit.isdigit() and len(unit) < 9 else None,
         status=q.get("status", queue.OPEN) or queue.OPEN,
         scam_type=q.get("type", ""),
         urgent=q.get("urgent") == "1",
@@ -73,7 +76,8 @@ def _filters(page: Page) -> queue.Filters:
 
 def _queue(console: Console, page: Page) -> Response:
     filters = _filters(page)
-    found = queue.queue(page.session, filters, page.officer.id, page.now)
+    scope = _scope(page)
+    found = queue.queue(page.session, filters, page.officer.id, page.now, scope)
     holders = _names(page, {r.claimed_by for r in found.reports if r.claimed_by})
     latest = page.session.exec(select(func.max(Report.id))).one() or 0
     return console.render(
@@ -85,7 +89,8 @@ def _queue(console: Console, page: Page) -> Response:
         latest=latest,
         overdue_ids={r.id for r in found.reports if _overdue(r, page.now)},
         types=console.content.scams,
-        areas=console.content.areas,
+        areas=units.places(page.session, console.content.areas),
+        units=units.all_units(page.session) if scope.units is None else [],
         statuses=[*reports.OPEN, *reports.CLOSED],
         type_label=lambda t: type_label(console.content, t),
         args=_args(page),
@@ -98,7 +103,10 @@ def _feed(console: Console, page: Page) -> Response:
     after = page.query.get("after", "0")
     newer = page.session.exec(
         select(Report.id, Report.receipt_code, Report.urgent)
-        .where(col(Report.id) > (int(after) if after.isdigit() and len(after) < 12 else 0))
+        .where(
+            col(Report.id) > (int(after) if after.isdigit() and len(after) < 12 else 0),
+            *queue.in_scope(_scope(page)),
+        )
         .order_by(col(Report.id))
         .limit(FEED_LIMIT)
     ).all()
@@ -113,9 +121,14 @@ def _feed(console: Console, page: Page) -> Response:
 def _find(page: Page, code: str) -> Report:
     normal = parse_receipt_code(code)
     report = reports.by_code(page.session, normal) if normal else None
-    if report is None:
+    # Another unit's report is as absent as a code that does not exist.
+    if report is None or not _scope(page).sees(report.unit_id):
         raise guard.Refusal(404, message=f"Không có tố giác mang mã {code[:12]}.")
     return report
+
+
+def _scope(page: Page) -> units.Scope:
+    return units.scope(page.session, page.officer)
 
 
 def _report(console: Console, page: Page, code: str) -> Response:
@@ -144,7 +157,13 @@ def _report(console: Console, page: Page, code: str) -> Response:
         },
         deadlines=_deadlines(report, page.now),
         type_label=type_label(console.content, report.scam_type),
-        assignees=_assignees(page) if lead and report.status in reports.OPEN else [],
+        assignees=_assignees(page, report) if lead and report.status in reports.OPEN else [],
+        unit=units.name_of(page.session, report.unit_id),
+        targets=[
+            u
+            for u in units.all_units(page.session)
+            if u.id != (report.unit_id or units.DEFAULT) and report.status in reports.OPEN
+        ],
         names=_names(page, {e.officer_id for e in view.events if e.officer_id}),
         max_note=casework.MAX_NOTE,
     )
@@ -196,9 +215,34 @@ def _assign(console: Console, page: Page, code: str) -> Response:
     return console.back(page, here, outcome.answer)
 
 
+def _transfer(console: Console, page: Page, code: str) -> Response:
+    report = _find(page, code)
+    here = f"/reports/{report.receipt_code}"
+    raw = str(page.form.get("unit", ""))
+    reason = " ".join(str(page.form.get("note", "")).split())
+    if not raw.isdigit() or len(raw) > 9:
+        return console.back(page, here, "Mời chọn đơn vị nhận.")
+    if substance(reason) < casework.MIN_NOTE or len(reason) > casework.MAX_NOTE:
+        return console.back(page, here, "Mời ghi lý do chuyển (vài chữ, tối đa 1000 ký tự).")
+    outcome = triage.transfer(
+        page.session, console.content, page.officer, report, int(raw), reason, page.now
+    )
+    if outcome.refused:
+        return console.back(page, here, outcome.answer)
+    page.send(*outcome.effects)
+    detail = f"{units.name_of(page.session, report.unit_id)}: {reason}"
+    audit.record(
+        page.session, page.officer.id, "transfer", page.now, report.id, detail, page.address
+    )
+    # The report may now be out of this officer's sight: back to the queue.
+    target = here if _scope(page).sees(report.unit_id) else "/reports"
+    return console.back(page, target, outcome.answer)
+
+
 def _photo(console: Console, page: Page, evidence_id: int) -> Response:
     row = page.session.get(Evidence, evidence_id)
-    if row is None or row.report_id is None:
+    report = page.session.get(Report, row.report_id) if row and row.report_id else None
+    if row is None or report is None or not _scope(page).sees(report.unit_id):
         raise guard.Refusal(404, message="Không có ảnh này.")
     audit.record(
         page.session,
@@ -218,12 +262,14 @@ def _search(console: Console, page: Page) -> Response:
     if not text:
         return console.render(page, "search.html", q="", matched=[], worded=[])
     code = parse_receipt_code(text)
-    if code and reports.by_code(page.session, code):
+    coded = reports.by_code(page.session, code) if code else None
+    scope = _scope(page)
+    if coded is not None and scope.sees(coded.unit_id):
         return RedirectResponse(f"/reports/{code}", status_code=303)
     readings = queue.readings(text)
-    matched = queue.by_identifier(page.session, readings)
+    matched = queue.by_identifier(page.session, readings, scope=scope)
     # A number, account or link is looked up as such; words are searched when it is none.
-    worded = [] if readings else queue.by_words(page.session, text)
+    worded = [] if readings else queue.by_words(page.session, text, scope=scope)
     # Who looked for what, and which reports it showed: search reads accounts too.
     shown = sorted(
         {r.receipt_code for _, rs in matched for r in rs} | {r.receipt_code for r in worded}
@@ -244,7 +290,7 @@ def _identifier(console: Console, page: Page, identifier_id: int, problem: str =
     found = page.session.get(Identifier, identifier_id)
     if found is None:
         raise guard.Refusal(404, message="Không có định danh này.")
-    naming = queue.naming(page.session, identifier_id, limit=200)
+    naming = queue.naming(page.session, identifier_id, limit=200, scope=_scope(page))
     audit.record(
         page.session,
         page.officer.id,
@@ -324,8 +370,13 @@ def _names(page: Page, ids: set[int | None]) -> dict[int, str]:
     return {i: n for i, n in rows.all() if i is not None}
 
 
-def _assignees(page: Page) -> list[Officer]:
-    return [o for o in officers.every(page.session) if officers.may_triage(o)]
+def _assignees(page: Page, report: Report) -> list[Officer]:
+    """Officers who may take this report: those who work reports and see its unit's."""
+    return [
+        o
+        for o in officers.every(page.session)
+        if officers.may_triage(o) and units.scope(page.session, o).sees(report.unit_id)
+    ]
 
 
 def _args(page: Page) -> str:

@@ -1,0 +1,207 @@
+"""From one ward to a province (issue 15): units and their areas, where a report goes, what
+each officer sees, and handing a report to another unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot import cli
+from db import units
+from db.engine import Database
+from db.models import Officer, Outbox, Report, ReportEvent, Resident
+from handlers.dispatcher import Dispatcher
+from tests.chat import Chat
+from tests.conftest import Clock
+from tests.console_site import Browser, Site, serving
+from tests.walker import Story, walk
+
+PROVINCE_CSV = Path(__file__).parent / "examples" / "areas_province.csv"
+NAM, BAC = "Công an phường Nam Gia Nghĩa", "Công an phường Bắc Gia Nghĩa"
+
+
+@pytest.fixture
+def province(db: Database, clock: Clock) -> dict[str, int]:
+    """The example province loaded from its CSV, unit #1 made the province's."""
+    with db.transaction() as session:
+        loaded, created = units.import_areas(session, PROVINCE_CSV.read_text(), clock())
+        assert (loaded, created) == (35, 11)
+        top = units.get(session, units.DEFAULT)
+        assert top is not None
+        units.update(session, top, name="Công an tỉnh Lâm Đồng", kind=units.PROVINCE)
+        return {u.name: u.id or 0 for u in units.all_units(session)}
+
+
+def _resident(dispatcher: Dispatcher, user: str, typed_area: str | None) -> Chat:
+    chat = Chat(dispatcher, user=user)
+    if typed_area is not None:
+        chat.send("/dangky")
+        assert "Gõ tên" in chat.text  # 35 areas: typed, not 35 buttons
+        chat.send(typed_area)
+        assert "Đã đăng ký" in chat.text or "đăng ký" in chat.text.lower(), chat.text
+    return chat
+
+
+def _report(chat: Chat, **story: object) -> str:
+    chat.send("/totgiac")
+    code = walk(chat, Story(**story)).code  # type: ignore[arg-type]
+    assert code, chat.text
+    return code
+
+
+def _unit_of(db: Database, code: str) -> int | None:
+    with db.transaction() as session:
+        return session.exec(select(Report.unit_id).where(Report.receipt_code == code)).one()
+
+
+def test_reports_go_to_the_unit_of_the_residents_area(
+    dispatcher: Dispatcher, db: Database, province: dict[str, int]
+) -> None:
+    south = _resident(dispatcher, "r-nam", "nam gia nghia")  # no accents, no "phường"
+    north = _resident(dispatcher, "r-bac", "Phường Bắc Gia Nghĩa")
+    nowhere = _resident(dispatcher, "r-none", None)
+    codes = {
+        name: _report(chat) for name, chat in (("nam", south), ("bac", north), ("none", nowhere))
+    }
+    assert _unit_of(db, codes["nam"]) == province[NAM]
+    assert _unit_of(db, codes["bac"]) == province[BAC]
+    assert _unit_of(db, codes["none"]) == units.DEFAULT  # the province triages it
+    with db.transaction() as session:
+        areas = {r.user_id: r.area for r in session.exec(select(Resident)).all()}
+    assert areas["r-nam"] == "nam-gia-nghia" and areas["r-bac"] == "bac-gia-nghia"
+
+
+def test_a_typed_area_that_matches_several_or_none_is_asked_again(
+    dispatcher: Dispatcher, province: dict[str, int]
+) -> None:
+    chat = Chat(dispatcher, user="r-typo")
+    chat.send("/dangky")
+    chat.send("gia nghia")  # three wards
+    assert "Có 3 nơi" in chat.text and "Phường Đông Gia Nghĩa" in chat.screen()[1]
+    chat.send("Sài Gòn")
+    assert "Chưa tìm thấy" in chat.text and "Sài Gòn" in chat.text
+    chat.send("gia nghia")
+    chat.press("Phường Đông Gia Nghĩa")
+    assert "Đông Gia Nghĩa" in chat.text and "đăng ký" in chat.text.lower()
+
+
+@pytest.fixture
+def site(db: Database, clock: Clock) -> Iterator[Site]:
+    with serving(db, clock) as running:
+        yield running
+
+
+def _officer_of(site: Site, unit_id: int, role: str = "officer") -> tuple[Browser, Officer]:
+    officer = site.officer(role)
+    with site.db.transaction() as session:
+        row = session.get(Officer, officer.id)
+        assert row is not None
+        row.unit_id = unit_id
+    browser = site.browser()
+    browser.sign_in(officer)
+    return browser, officer
+
+
+def test_each_unit_sees_its_own_and_the_province_sees_all(
+    dispatcher: Dispatcher, db: Database, site: Site, province: dict[str, int]
+) -> None:
+    south = _report(_resident(dispatcher, "r-nam", "nam gia nghia"), account="Shop online lừa cọc")
+    north = _report(_resident(dispatcher, "r-bac", "bac gia nghia"), account="Shop online lừa cọc")
+    nam, _ = _officer_of(site, province[NAM])
+    top, _ = _officer_of(site, units.DEFAULT)
+
+    queue = nam.get("/reports").text
+    assert south in queue and north not in queue
+    assert nam.get(f"/reports/{north}").status_code == 404  # as if it did not exist
+    assert north not in nam.get("/search", params={"q": "shop online"}).text
+    assert nam.get("/search", params={"q": north}).status_code != 303
+
+    everything = top.get("/reports").text
+    assert south in everything and north in everything
+    only_bac = top.get("/reports", params={"unit": str(province[BAC])}).text
+    assert north in only_bac and south not in only_bac
+
+
+def test_a_transfer_moves_the_report_and_tells_the_reporter_nothing_changes(
+    dispatcher: Dispatcher, db: Database, site: Site, province: dict[str, int]
+) -> None:
+    # Lives in Bắc Gia Nghĩa but was registered in Nam Gia Nghĩa.
+    code = _report(_resident(dispatcher, "r-moved", "nam gia nghia"))
+    nam, _ = _officer_of(site, province[NAM])
+    bac, _ = _officer_of(site, province[BAC])
+    assert bac.get(f"/reports/{code}").status_code == 404
+    page = nam.get(f"/reports/{code}").text
+    assert "Chuyển cho đơn vị khác" in page
+
+    refused = nam.post(f"/reports/{code}/transfer", {"unit": str(province[BAC]), "note": ""})
+    assert refused.status_code == 303 and _unit_of(db, code) == province[NAM]
+    moved = nam.post(
+        f"/reports/{code}/transfer",
+        {"unit": str(province[BAC]), "note": "Người báo tin ở Bắc Gia Nghĩa"},
+    )
+    assert moved.status_code == 303 and moved.headers["location"].startswith("/reports")
+    assert _unit_of(db, code) == province[BAC]
+    assert nam.get(f"/reports/{code}").status_code == 404
+    assert bac.get(f"/reports/{code}").status_code == 200
+    with db.transaction() as session:
+        report = session.exec(select(Report).where(Report.receipt_code == code)).one()
+        events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)).all()
+        told = session.exec(select(Outbox).where(Outbox.recipient == "r-moved")).all()
+    assert any(e.action == "transfer" and "Bắc Gia Nghĩa" in (e.note or "") for e in events)
+    assert any(
+        "Mã tiếp nhận và cách theo dõi giữ nguyên" in m.payload.get("text", "") for m in told
+    )
+
+
+def test_new_report_notices_reach_the_units_officers_and_urgent_ones_the_province(
+    dispatcher: Dispatcher, db: Database, province: dict[str, int]
+) -> None:
+    from db import officers
+
+    with db.transaction() as session:
+        people = {}
+        for name, unit_id in (("nam", province[NAM]), ("bac", province[BAC]), ("top", 1)):
+            officer = officers.add(session, f"Cán bộ {name}", "officer", None)
+            officer.unit_id, officer.zalo_id, officer.notify_by = unit_id, f"z-{name}", ["zalo"]
+            people[name] = officer.zalo_id
+    resident = _resident(dispatcher, "r-nam", "nam gia nghia")
+    _report(resident)
+    _report(resident, type="Mua bán người", victim="Không rõ", account="Em tôi bị giữ ở Bavet")
+
+    def heard(zalo_id: str) -> int:
+        with db.transaction() as session:
+            rows = session.exec(select(Outbox).where(Outbox.recipient == zalo_id)).all()
+        return len(rows)
+
+    assert heard(people["nam"]) >= 2  # both of its unit's reports
+    assert heard(people["bac"]) == 0  # another unit's
+    assert heard(people["top"]) >= 1  # the urgent one, at once
+
+
+def test_a_bad_area_file_is_refused_whole_with_its_line(db: Database, clock: Clock) -> None:
+    with pytest.raises(units.UnitError, match="Dòng 3"), db.transaction() as session:
+        units.import_areas(
+            session, "code,name,unit\nok,Xã A,Công an xã A\nBAD CODE,Xã B,X\n", clock()
+        )
+    with db.transaction() as session:
+        assert not units.loaded_areas(session) and len(units.all_units(session)) == 1
+
+
+def test_the_unit_commands(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli.main(["unit", "import", str(PROVINCE_CSV)]) == 0
+    assert (
+        cli.main(["unit", "set", "1", "--name", "Công an tỉnh Lâm Đồng", "--kind", "province"]) == 0
+    )
+    assert cli.main(["unit", "add", "--name", "Công an tỉnh khác", "--kind", "province"]) == 2
+    assert cli.main(["unit", "list"]) == 0
+    out = capsys.readouterr()
+    assert "loaded 35 area(s); 11 new unit(s)" in out.out
+    assert (
+        "#1\tCông an tỉnh Lâm Đồng\tprovince" in out.out and "Đã có một đơn vị cấp tỉnh" in out.err
+    )
