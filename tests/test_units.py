@@ -205,3 +205,17 @@ def test_the_unit_commands(
     assert (
         "#1\tCông an tỉnh Lâm Đồng\tprovince" in out.out and "Đã có một đơn vị cấp tỉnh" in out.err
     )
+
+
+def test_an_admin_moves_an_officer_to_another_unit(
+    db: Database, site: Site, province: dict[str, int]
+) -> None:
+    admin = site.signed_in("admin")
+    page = admin.get("/admin/officers").text
+    assert "Đổi đơn vị" in page and NAM in page
+    officer = site.officer("officer")
+    moved = admin.post(f"/admin/officers/{officer.id}/unit", {"unit": str(province[BAC])})
+    assert moved.status_code == 303
+    assert admin.post(f"/admin/officers/{officer.id}/unit", {"unit": "999"}).status_code == 303
+    with db.transaction() as session:
+        assert session.get(Officer, officer.id).unit_id == province[BAC]  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from bot.console import guard
 from bot.console.app import Console, Page, Route
-from db import accounts, audit, officers, reports
+from db import accounts, audit, officers, reports, units
 from db.models import AuditEvent, Officer, Report
 from handlers import triage
 
@@ -38,6 +38,7 @@ def _roster(
         people=people,
         signed_in=signed_in,
         roles=officers.ROLES,
+        units=units.all_units(page.session),
         link=link,
         linked=linked,
     )
@@ -46,10 +47,17 @@ def _roster(
 def _add(console: Console, page: Page) -> Response:
     name = " ".join(str(page.form.get("name", "")).split())
     role = str(page.form.get("role", ""))
+    raw_unit = str(page.form.get("unit", "")) or str(units.DEFAULT)
+    unit = (
+        units.get(page.session, int(raw_unit)) if raw_unit.isdigit() and len(raw_unit) < 9 else None
+    )
+    if unit is None:
+        return console.back(page, "/admin/officers", "Mời chọn đơn vị.")
     try:
         officer = officers.add(page.session, name, role, None)
     except officers.OfficerError:
         return console.back(page, "/admin/officers", "Tên (1–128 ký tự) và vai trò là bắt buộc.")
+    officer.unit_id = unit.id
     token = accounts.issue_link(page.session, officer, page.now)
     audit.record(
         page.session,
@@ -85,6 +93,16 @@ def _change(console: Console, page: Page, officer_id: int, change: str) -> Respo
             page.session, page.officer.id, "officer_role", page.now, None, detail, page.address
         )
         return console.back(page, here, f"Đã đổi vai trò của {target.name}.")
+    elif change == "unit":
+        raw = str(page.form.get("unit", ""))
+        unit = units.get(page.session, int(raw)) if raw.isdigit() and len(raw) < 9 else None
+        if unit is None:
+            return console.back(page, here, "Mời chọn đơn vị.")
+        target.unit_id = unit.id
+        # Reports held in the old unit go back to its queue; open pages are checked again.
+        page.send(*triage.release(page.session, target, _actor(page), page.now))
+        accounts.end_sessions(page.session, officer_id, page.now)
+        said = f"Đã chuyển {target.name} sang {unit.name}."
     elif change == "deactivate":
         if target.id == page.officer.id:
             return console.back(page, here, "Không thể tự khóa tài khoản của chính mình.")
