@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from content import Content, Markup
+from db import residents, units
 from handlers.flow import nav, rows
 from handlers.types import Button, Context, Incoming, Outcome, Reply, State
 
@@ -52,5 +53,27 @@ def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
 
 
 def show_help(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
-    text = ctx.content.text("help.text", hotlines=hotline_lines(ctx.content))
+    hotlines = hotline_lines(ctx.content)
+    own = _unit_duty(ctx, msg)
+    if own:
+        hotlines = Markup(f"{hotlines}\n{own}")
+    text = ctx.content.text("help.text", hotlines=hotlines)
     return state, [menu_reply(ctx.content, text, full=True)]
+
+
+def _unit_duty(ctx: Context, msg: Incoming) -> Markup | None:
+    """The duty phone and address of the police unit of the resident's area, where the unit
+    set its own (a province's communes each have theirs)."""
+    resident = residents.find(ctx.session, msg.channel, msg.user_id)
+    place = (
+        units.place(ctx.session, resident.area, ctx.content.areas)
+        if resident and resident.area
+        else None
+    )
+    unit = units.get(ctx.session, place.unit_id) if place else None
+    if unit is None or not unit.duty_phone:
+        return None
+    said = ctx.content.text("help.unit_duty", unit=unit.name, phone=unit.duty_phone)
+    if unit.address:
+        said += ctx.content.text("help.unit_address", address=unit.address)
+    return Markup("☎️ " + said)

@@ -219,3 +219,18 @@ def test_an_admin_moves_an_officer_to_another_unit(
     assert admin.post(f"/admin/officers/{officer.id}/unit", {"unit": "999"}).status_code == 303
     with db.transaction() as session:
         assert session.get(Officer, officer.id).unit_id == province[BAC]  # type: ignore[union-attr]
+
+
+def test_help_names_the_duty_phone_of_the_residents_own_unit(
+    dispatcher: Dispatcher, db: Database, province: dict[str, int]
+) -> None:
+    with db.transaction() as session:
+        unit = units.get(session, province[BAC])
+        assert unit is not None
+        units.update(session, unit, duty_phone="0261 3 555 777", address="12 Lê Duẩn")
+    north = _resident(dispatcher, "r-bac", "bac gia nghia")
+    north.send("/trogiup")
+    assert "0261 3 555 777" in north.text and BAC in north.text and "12 Lê Duẩn" in north.text
+    south = _resident(dispatcher, "r-nam", "nam gia nghia")
+    south.send("/trogiup")
+    assert "0261 3 555 777" not in south.text
