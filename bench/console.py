@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, make_url
 
 import content
 from content import fold
-from db import accounts, migrate, officers, outbox, reports
+from db import accounts, migrate, officers, outbox, reports, sealing
 from db.engine import Database
 from db.models import (
     AppSecret,
@@ -284,6 +284,14 @@ def _account(rng: random.Random, named: list[dict[str, Any]]) -> str:
     return " ".join(parts)
 
 
+def reporter_of(resident: int | None) -> dict[str, str | None]:
+    """A report's reporter columns for resident number ``resident`` (None: erased)."""
+    if resident is None:
+        return {"reporter": None, "reporter_tag": None}
+    owner = f"zalo_oa:u{resident}"
+    return {"reporter": owner, "reporter_tag": sealing.reporter_tag(owner)}
+
+
 def _code(rng: random.Random, taken: set[str]) -> str:
     while True:
         raw = "".join(rng.choices(reports.RECEIPT_ALPHABET, k=8))
@@ -307,10 +315,19 @@ class Writer:
             self.conn.execute(table.insert(), rows)
             return
         columns = list(rows[0])
+        # COPY bypasses SQLAlchemy's types: seal (db/sealing.py) and encode JSON here, as an
+        # INSERT would.
+        dialect = self.conn.dialect
+        process = [table.c[c].type.bind_processor(dialect) for c in columns]
         cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(tuple(row[c] for c in columns))
+                copy.write_row(
+                    tuple(
+                        f(row[c]) if f is not None else row[c]
+                        for c, f in zip(columns, process, strict=True)
+                    )
+                )
 
 
 FILLED_TABLES = [Resident, Identifier, Report, ReportWords, ReportIdentifier, ReportEvent]
@@ -427,7 +444,9 @@ def fill(db: Database, n: int) -> dict[str, float]:
                     "id": rid,
                     "receipt_code": _code(rng, taken),
                     "channel": channel(),
-                    "resident_id": rng.randrange(1, residents + 1) if rng.random() < 0.95 else None,
+                    # Sealed at rest (db/sealing.py) with a keyed tag; none once erased.
+                    **reporter_of(rng.randrange(1, residents + 1) if rng.random() < 0.95 else None),
+                    "area": rng.choice(area_codes) if rng.random() < 0.7 else None,
                     "scam_type": scam_type,
                     "urgent": urgent,
                     "account": account,
@@ -503,7 +522,7 @@ def fill(db: Database, n: int) -> dict[str, float]:
                             "channel": "telegram" if kind == "tip_card" else "zalo_oa",
                             "recipient": "-100123" if kind == "tip_card" else f"u{rid}",
                             "kind": kind,
-                            "payload": '{"text": "..."}',
+                            "payload": {"text": "..."},
                             "priority": 0,
                             "status": outbox.SENT if sent else outbox.FAILED,
                             "attempts": 1,
@@ -532,9 +551,6 @@ def fill(db: Database, n: int) -> dict[str, float]:
                     )
         with db.engine.begin() as conn:
             w = Writer(conn)
-            if not w.postgres:  # a JSON column through Core takes the object
-                for row in notices:
-                    row["payload"] = {"text": "..."}
             w.write(Report.__table__, report_rows)  # type: ignore[attr-defined]
             w.write(ReportWords.__table__, words)  # type: ignore[attr-defined]
             w.write(ReportIdentifier.__table__, links)  # type: ignore[attr-defined]
