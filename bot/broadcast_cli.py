@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot.channels import registry
 from content import Content
 from db import broadcasts, outbox
 from db.clock import utcnow
@@ -19,7 +20,7 @@ from db.models import Broadcast
 from handlers import alerts
 from handlers.broadcast import MAX_TEXT, parse_when, progress_bar
 
-CHANNELS = {"telegram", "zalo_oa", "zalo_bot"}
+CHANNELS = set(registry.NAMES)
 
 
 def add_arguments(commands: argparse._SubParsersAction) -> None:

@@ -28,7 +28,15 @@ from db.engine import Database
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="canhgiac", description="Cảnh giác bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (terminal chat when no messenger is configured)")
+    serve = commands.add_parser(
+        "run", help="run the bot (terminal chat when no messenger is configured)"
+    )
+    serve.add_argument(
+        "--role",
+        choices=("all", "web", "worker"),
+        default="all",
+        help="web: webhooks and the console; worker: outbox, alerts, scheduler; all: both",
+    )
     commands.add_parser("chat", help="talk to the bot as a resident in this terminal")
     database = commands.add_parser("db", help="database tasks")
     database.add_subparsers(dest="action", required=True).add_parser(
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and settings.messenger:
         from bot.runner import run
 
-        run(settings)
+        run(settings, args.role)
         return 0
     return _chat(settings)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import content
+from bot.channels import registry
 from bot.settings import Settings
 from db import sealing
 from db.engine import Database
@@ -22,7 +23,7 @@ def open_database(settings: Settings) -> Database:
 
 
 # Channels that may message a resident only within a while of the resident's last message.
-WINDOWED = frozenset({"zalo_oa"})
+WINDOWED = registry.WINDOWED
 
 
 def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
