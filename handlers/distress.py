@@ -10,6 +10,8 @@ from handlers.menu import hotline_lines, menu_reply
 from handlers.signals import Signal
 from handlers.types import Reply
 
+TOLD = "told"  # memory key: what the resident wrote (distress, money lost), for a one-tap report
+
 
 def reply(content: Content, signal: Signal, text: str = "") -> Reply:
     label = content.raw

@@ -20,7 +20,8 @@ from db.clock import to_vietnam
 from db.identifiers import ParsedIdentifier, bank_account, phone
 from db.models import Report, Unit
 from db.outbox import Message
-from handlers import money, notify, police
+from handlers import home, money, notify, police
+from handlers.distress import TOLD
 from handlers.draft import ReportDraft
 from handlers.evidence import keep as keep_evidence
 from handlers.extract import extract, find_bank
@@ -44,7 +45,6 @@ PURPOSE = "report"
 # number meant on that screen's numbered options (offered at the same place on the check).
 TYPED, ALTERNATIVE = "typed", "alternative"
 FORWARDED = "fwd"  # deep-link argument and memory key for a forwarded scam message
-TOLD = "told"  # memory key: what the resident wrote at the menu (distress, money lost)
 URGENT_START = "khan"  # deep-link argument: a report that is urgent from the start
 TOLD_START = "ke"  # deep-link argument: a report whose story is what they wrote at the menu
 TRAFFICKING, OTHER = "trafficking", "other"
@@ -947,10 +947,11 @@ def _save(ctx: Context, state: State) -> list[Reply]:
         return [Reply(saved)]
     saved = ctx.content.text("report.saved", code=report.receipt_code)
     told = saved + money.after_report(ctx, draft, report.receipt_code)
-    replies = [menu_reply(ctx.content, told, full=True)]
     state.draft = None
     finish(state)
-    return replies
+    if home.wanted(ctx, resident.area):  # a province: where they live decides the unit
+        return home.start(ctx, state, report, draft.owner, told)
+    return [menu_reply(ctx.content, told, full=True)]
 
 
 def _announce(ctx: Context, report: Report) -> list[Message]:

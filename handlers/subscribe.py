@@ -6,14 +6,13 @@ from __future__ import annotations
 from content import Markup
 from db import residents, units
 from db.models import Resident
+from handlers import areas
 from handlers.flow import Answer, Flow, choice, enter, finish, rows, stay
 from handlers.menu import menu_reply
-from handlers.types import Button, Context, Incoming, Outcome, Reply, State
+from handlers.types import Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("subscribe")
 ANY_AREA = "all"
-# Up to this many areas are offered as buttons; more are typed by name.
-MAX_AREA_BUTTONS = 8
 
 
 def start(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
@@ -60,51 +59,28 @@ def manage(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 def prompt_area(ctx: Context, state: State) -> list[Reply]:
-    """A few areas are buttons; a province's hundreds are typed by name (units.matching)."""
-    places = units.places(ctx.session, ctx.content.areas)
-    shown = places if len(places) <= MAX_AREA_BUTTONS else []
-    text = (
-        ctx.content.text("subscribe.ask_area")
-        if shown
-        else ctx.content.text("subscribe.type_area", example=places[0].name if places else "")
-    )
-    return [Reply(text, _area_buttons(ctx, state, shown))]
+    few, many = ctx.content.text("subscribe.ask_area"), str(ctx.content.raw("subscribe.type_area"))
+    return areas.ask(ctx, state, few, many, _skip(ctx))
 
 
-def _area_buttons(
-    ctx: Context, state: State, shown: list[units.Place]
-) -> tuple[tuple[Button, ...], ...]:
-    options = [(choice(state, p.code, p.name),) for p in shown]
-    options.append((choice(state, ANY_AREA, ctx.content.raw("buttons.all_areas")),))
-    options.append((choice(state, "cancel", ctx.content.raw("buttons.cancel")),))
-    return tuple(options)
+def _skip(ctx: Context) -> tuple[str, str]:
+    return ANY_AREA, ctx.content.raw("buttons.all_areas")
 
 
 @FLOW.step("area", can_go_back=False)
 def area(ctx: Context, state: State, answer: Answer) -> Outcome:
-    found = units.place(ctx.session, answer.value, ctx.content.areas) if answer.value else None
-    if found is None and answer.value != ANY_AREA:
-        typed = " ".join(answer.text.split())[:60]
-        matches = units.matching(ctx.session, typed, ctx.content.areas) if typed else []
-        if len(matches) == 1:
-            found = matches[0]
-        elif matches:
-            shown = matches[:MAX_AREA_BUTTONS]
-            said = ctx.content.text("subscribe.area_choices", count=len(matches), typed=typed)
-            return state, [Reply(said, _area_buttons(ctx, state, shown))]
-        elif typed:
-            anywhere = ctx.content.raw("buttons.all_areas")
-            said = ctx.content.text("subscribe.area_not_found", typed=typed, anywhere=anywhere)
-            return state, [Reply(said, _area_buttons(ctx, state, []))]
-        else:
-            return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
-    chosen = {"code": found.code, "name": found.name} if found else None
+    picked = areas.read(ctx, state, answer, _skip(ctx))
+    if picked.leave:
+        finish(state)
+    if picked.replies:
+        return state, picked.replies
+    found = picked.place
     channel, user_id = state.data["user"]
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
     resident.subscribed, resident.subscribed_at = True, ctx.now
-    resident.area = chosen["code"] if chosen else None
+    resident.area = found.code if found else None
     resident.blocked = False
-    suffix = ctx.content.text("subscribe.area_suffix", area=chosen["name"]) if chosen else ""
+    suffix = ctx.content.text("subscribe.area_suffix", area=found.name) if found else ""
     finish(state)
     done = ctx.content.text("subscribe.done", area=Markup(suffix))
     return state, [menu_reply(ctx.content, done, full=True)]

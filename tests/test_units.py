@@ -234,3 +234,44 @@ def test_help_names_the_duty_phone_of_the_residents_own_unit(
     south = _resident(dispatcher, "r-nam", "nam gia nghia")
     south.send("/trogiup")
     assert "0261 3 555 777" not in south.text
+
+
+def test_a_report_without_area_asks_where_and_goes_to_that_unit(
+    dispatcher: Dispatcher, db: Database, province: dict[str, int]
+) -> None:
+    chat = _resident(dispatcher, "r-home", None)
+    code = _report(chat)
+    assert "Bạn ở phường, xã nào?" in chat.text and code in chat.text
+    assert _unit_of(db, code) == units.DEFAULT  # at the province until they say
+    chat.send("Bac Gia Nghia")
+    assert "được chuyển tới" in chat.text and BAC in chat.text
+    assert _unit_of(db, code) == province[BAC]
+    with db.transaction() as session:
+        resident = session.exec(select(Resident).where(Resident.user_id == "r-home")).one()
+        report = session.exec(select(Report).where(Report.receipt_code == code)).one()
+        moved = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)).all()
+    assert resident.area == "bac-gia-nghia" and any(e.action == "transfer" for e in moved)
+    # The next report goes straight there, and is not asked again.
+    again = _report(chat)
+    assert "Bạn ở phường, xã nào?" not in chat.text
+    assert _unit_of(db, again) == province[BAC]
+
+
+def test_the_area_question_answers_distress_with_help_and_can_be_skipped(
+    dispatcher: Dispatcher, db: Database, province: dict[str, int]
+) -> None:
+    chat = _resident(dispatcher, "r-help", None)
+    code = _report(chat)
+    chat.send("con tôi bị giữ bên Campuchia, họ đòi tiền chuộc, giúp tôi với")
+    assert "113" in chat.text and "Chưa tìm thấy" not in chat.text
+    other = _resident(dispatcher, "r-skip", None)
+    second = _report(other)
+    other.press("Bỏ qua")
+    assert "Công an tỉnh sẽ chuyển" in other.text
+    assert _unit_of(db, code) == _unit_of(db, second) == units.DEFAULT
+
+
+def test_a_single_ward_never_asks_where(dispatcher: Dispatcher) -> None:
+    chat = _resident(dispatcher, "r-ward", None)
+    _report(chat)
+    assert "Bạn ở phường, xã nào?" not in chat.text
