@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import itertools
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot import cli
@@ -275,3 +279,31 @@ def test_a_single_ward_never_asks_where(dispatcher: Dispatcher) -> None:
     chat = _resident(dispatcher, "r-ward", None)
     _report(chat)
     assert "Bạn ở phường, xã nào?" not in chat.text
+
+
+_users = itertools.count()
+
+
+def test_any_text_at_the_area_question_is_answered_and_keeps_the_place(
+    dispatcher: Dispatcher, province: dict[str, int]
+) -> None:
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(st.text(max_size=120))
+    def throw(text: str) -> None:
+        chat = Chat(dispatcher, user=f"area-{next(_users)}")
+        chat.send("/dangky")
+        replies = chat.send(text)
+        assert replies and all(r.text.strip() for r in replies), text
+        assert "hệ thống đang gặp sự cố" not in chat.text
+        state = chat.state()
+        subscribed = "đăng ký" in chat.text.lower() and state.flow is None
+        helped = "113" in chat.text and state.flow is None  # distress: help, out of the question
+        commanded = text.strip().startswith("/")
+        assert subscribed or helped or commanded or state.step == "area", (text, chat.text)
+
+    throw()
