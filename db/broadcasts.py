@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from db import leases
-from db.models import Broadcast, Delivery, Resident
+from db.models import Area, Broadcast, Delivery, Resident
 
 # A draft is still being written by staff; nobody else sees it.
 DRAFT, PENDING_APPROVAL, APPROVED, SENDING, DONE = (
@@ -151,6 +151,14 @@ def start_due(session: Session, now: datetime) -> list[int]:
     return [b.id for b in due if b.id is not None]
 
 
+def subscribed_channels(session: Session) -> list[str]:
+    """The channels that have subscribers (an audience of nobody is no choice)."""
+    found = session.exec(
+        select(Resident.channel).where(col(Resident.subscribed).is_(True)).distinct()
+    ).all()
+    return sorted(found)
+
+
 def audience_of(broadcast: Broadcast) -> list[ColumnElement[bool]]:
     """Who receives it: subscribed and reachable residents, filtered by area or channel."""
     where: list[ColumnElement[bool]] = [
@@ -162,6 +170,8 @@ def audience_of(broadcast: Broadcast) -> list[ColumnElement[bool]]:
     kind, _, value = broadcast.audience.partition(":")
     if kind == "area":
         where.append(col(Resident.area) == value)
+    elif kind == "unit" and value.isdigit():  # the residents of a unit's areas
+        where.append(col(Resident.area).in_(select(Area.code).where(Area.unit_id == int(value))))
     elif kind == "channel":
         where.append(col(Resident.channel) == value)
     return where

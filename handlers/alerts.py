@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from content import Content
-from db import broadcasts, jobs, officers
+from db import broadcasts, jobs, officers, units
 from db.clock import to_vietnam
 from db.models import Broadcast, Officer, Resident
 from db.outbox import Message
@@ -42,7 +42,7 @@ def describe(content: Content, session: Session, broadcast: Broadcast) -> str:
         "broadcast.line",
         id=broadcast.id,
         status=content.text(f"broadcast.status.{broadcast.status}"),
-        audience=audience_label(content, broadcast.audience),
+        audience=audience_label(content, broadcast.audience, session),
         at=when(broadcast.send_at),
         sent=counted.by_status[broadcasts.SENT],
         failed=counted.by_status[broadcasts.FAILED],
@@ -51,11 +51,17 @@ def describe(content: Content, session: Session, broadcast: Broadcast) -> str:
     )
 
 
-def audience_label(content: Content, audience: str) -> str:
+def audience_label(content: Content, audience: str, session: Session | None = None) -> str:
+    """The audience in words; with a session, a province's loaded areas and units by name."""
     kind, _, value = audience.partition(":")
+    if kind == "unit":
+        name = units.name_of(session, int(value)) if session and value.isdigit() else value
+        return content.text("broadcast.audience_unit", unit=name)
     if kind == "area":
+        place = units.place(session, value, content.areas) if session else None
         area = content.area(value)
-        return content.text("broadcast.audience_area", area=area["name"] if area else value)
+        name = place.name if place else area["name"] if area else value
+        return content.text("broadcast.audience_area", area=name)
     if kind == "channel":
         return content.text("broadcast.audience_channel", channel=value)
     return content.text("broadcast.audience_all")
@@ -74,7 +80,7 @@ def submitted(session: Session, content: Content, broadcast: Broadcast) -> list[
             "broadcast.approval_request",
             id=broadcast.id,
             author=broadcast.author,
-            audience=audience_label(content, broadcast.audience),
+            audience=audience_label(content, broadcast.audience, session),
             at=when(broadcast.send_at),
             reach=reach(session, broadcast),
         ),
@@ -86,7 +92,22 @@ def submitted(session: Session, content: Content, broadcast: Broadcast) -> list[
     )
     title = content.text("broadcast.push_pending", id=broadcast.id)
     notice = _notice(title, broadcast, summary, render(content, broadcast))
-    return notify.to_all(session, officers.leads(session), notice)
+    deciders = [lead for lead in officers.leads(session) if may_decide(session, lead, broadcast)]
+    return notify.to_all(session, deciders, notice)
+
+
+def sending_unit(session: Session, broadcast: Broadcast) -> int:
+    """The unit of the broadcast's author: its leads approve it."""
+    author = session.get(Officer, broadcast.author_id) if broadcast.author_id else None
+    return (author.unit_id if author else None) or units.DEFAULT
+
+
+def may_decide(session: Session, lead: Officer | None, broadcast: Broadcast) -> bool:
+    """A lead of the sending unit, or of the province, approves or rejects it."""
+    if not officers.may_lead(lead):
+        return False
+    assert lead is not None
+    return units.scope(session, lead).sees(sending_unit(session, broadcast))
 
 
 def decided(session: Session, content: Content, broadcast: Broadcast) -> list[Message]:

@@ -8,13 +8,11 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlmodel import Session, col, select
-
 from content import Content
 from db import broadcasts, officers, residents
 from db.clock import VIETNAM
-from db.models import Broadcast, Officer, Resident
-from handlers import alerts, evidence
+from db.models import Broadcast, Officer
+from handlers import alerts, audiences, evidence
 from handlers.flow import Answer, Flow, choice, enter, finish, goto, nav, rows, stay
 from handlers.menu import menu_reply
 from handlers.parse import substance
@@ -106,14 +104,6 @@ def reason_problem(content: Content, reason: str) -> str | None:
     return content.text("broadcast.reason_short") if substance(reason) < MIN_REASON else None
 
 
-def subscribed_channels(session: Session) -> list[str]:
-    """The channels that have subscribers (an audience of nobody is no choice)."""
-    found = session.exec(
-        select(Resident.channel).where(col(Resident.subscribed).is_(True)).distinct()
-    ).all()
-    return sorted(found)
-
-
 # --- the staff's chat -------------------------------------------------------------------------
 
 
@@ -125,10 +115,11 @@ def text(ctx: Context, state: State, answer: Answer) -> Outcome:
     if state.data.get("id"):
         _draft(ctx, state).text = answer.text
     else:
+        author = ctx.session.get(Officer, state.data["officer"] or 0)
         draft = broadcasts.create(
             ctx.session,
             text=answer.text,
-            audience=broadcasts.ALL,
+            audience=audiences.choices(ctx.session, ctx.content, author)[0],
             send_at=ctx.now,
             author=state.data["author"],
             author_id=state.data["officer"],
@@ -182,31 +173,21 @@ def link(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 def prompt_audience(ctx: Context, state: State) -> list[Reply]:
-    options = [choice(state, broadcasts.ALL, ctx.content.text("broadcast.audience_all"))]
-    options += [
-        choice(
-            state, f"area:{a['code']}", ctx.content.text("broadcast.audience_area", area=a["name"])
-        )
-        for a in ctx.content.areas
-    ]
-    options += [
-        choice(state, f"channel:{c}", ctx.content.text("broadcast.audience_channel", channel=c))
-        for c in _channels(ctx)
+    author = ctx.session.get(Officer, state.data.get("officer") or 0)
+    options = [
+        choice(state, value, alerts.audience_label(ctx.content, value, ctx.session))
+        for value in audiences.choices(ctx.session, ctx.content, author)[: audiences.MAX_BUTTONS]
     ]
     options.append(choice(state, "back", ctx.content.raw("buttons.back")))
     options.append(choice(state, "cancel", ctx.content.raw("buttons.cancel")))
     return [Reply(ctx.content.text("broadcast.ask_audience"), rows(*options))]
 
 
-def _channels(ctx: Context) -> list[str]:
-    return subscribed_channels(ctx.session)
-
-
 @FLOW.step("audience")
 def audience(ctx: Context, state: State, answer: Answer) -> Outcome:
-    areas = {a["code"] for a in ctx.content.areas}
+    author = ctx.session.get(Officer, state.data.get("officer") or 0)
     try:
-        chosen = broadcasts.parse_audience(answer.value or "", areas, set(_channels(ctx)))
+        chosen = audiences.parse(ctx.session, ctx.content, author, answer.value or "")
     except broadcasts.BroadcastError:
         return stay(ctx, state, FLOW, ctx.content.text("common.pick_button"))
     _draft(ctx, state).audience = chosen
@@ -261,7 +242,7 @@ def prompt_preview(ctx: Context, state: State) -> list[Reply]:
     draft = _draft(ctx, state)
     summary = ctx.content.text(
         "broadcast.preview_summary",
-        audience=alerts.audience_label(ctx.content, draft.audience),
+        audience=alerts.audience_label(ctx.content, draft.audience, ctx.session),
         at=alerts.when(draft.send_at),
         reach=alerts.reach(ctx.session, draft),
     )
@@ -294,7 +275,7 @@ def _pending(ctx: Context, msg: Incoming, arg: str) -> tuple[Officer, Broadcast]
         return ctx.content.text("broadcast.leads_only")
     assert lead is not None
     found = broadcasts.find(ctx.session, arg)
-    if found is None:
+    if found is None or not alerts.may_decide(ctx.session, lead, found):
         return ctx.content.text("broadcast.not_found", id=arg.strip() or "?")
     if found.status != broadcasts.PENDING_APPROVAL:
         status = ctx.content.text(f"broadcast.status.{found.status}")

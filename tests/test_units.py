@@ -3,10 +3,9 @@ each officer sees, and handing a report to another unit."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
-
-import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,9 +13,10 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot import cli
-from db import units
+from db import officers, units
 from db.engine import Database
-from db.models import Officer, Outbox, Report, ReportEvent, Resident
+from db.models import Broadcast, Officer, Outbox, Report, ReportEvent, Resident
+from handlers import alerts
 from handlers.dispatcher import Dispatcher
 from tests.chat import Chat
 from tests.conftest import Clock
@@ -163,8 +163,6 @@ def test_a_transfer_moves_the_report_and_tells_the_reporter_nothing_changes(
 def test_new_report_notices_reach_the_units_officers_and_urgent_ones_the_province(
     dispatcher: Dispatcher, db: Database, province: dict[str, int]
 ) -> None:
-    from db import officers
-
     with db.transaction() as session:
         people = {}
         for name, unit_id in (("nam", province[NAM]), ("bac", province[BAC]), ("top", 1)):
@@ -307,3 +305,64 @@ def test_any_text_at_the_area_question_is_answered_and_keeps_the_place(
         assert subscribed or helped or commanded or state.step == "area", (text, chat.text)
 
     throw()
+
+
+def test_a_units_staff_alert_its_own_areas_and_its_leads_approve(
+    db: Database, site: Site, clock: Clock, province: dict[str, int]
+) -> None:
+    with db.transaction() as session:
+        for n, area in enumerate(["nam-gia-nghia"] * 2 + ["bac-gia-nghia"] * 3):
+            session.add(
+                Resident(
+                    channel="telegram", user_id=f"sub-{n}", subscribed=True, area=area,
+                    subscribed_at=clock(), created_at=clock(),
+                )
+            )  # fmt: skip
+
+    def person(role: str, unit_id: int) -> tuple[Officer, Browser]:
+        officer = site.officer(role)
+        with db.transaction() as session:
+            row = session.get(Officer, officer.id)
+            assert row is not None
+            row.unit_id, row.zalo_id, row.notify_by = unit_id, f"z-{role}-{unit_id}", ["zalo"]
+        browser = site.browser()
+        browser.sign_in(officer)
+        return officer, browser
+
+    _, writer = person("staff", province[NAM])
+    _, nam = person("lead", province[NAM])
+    _, bac = person("lead", province[BAC])
+    person("lead", units.DEFAULT)
+
+    offered = writer.get("/broadcasts/new").text
+    assert f"Địa bàn {NAM}" in offered and BAC not in offered
+    form = {"csrf": writer.csrf("/broadcasts/new"), "text": "Cảnh giác cuộc gọi giả danh công an",
+            "link_url": "", "link_label": "", "when": "now", "day": "", "hour": ""}  # fmt: skip
+    everyone = writer.http.post(
+        "/broadcasts", data={**form, "audience": "all"}, files={"photo": ("", b"")}
+    )
+    assert everyone.status_code != 303  # a ward's staff cannot alert the whole province
+    made = writer.http.post(
+        "/broadcasts",
+        data={**form, "audience": f"unit:{province[NAM]}"},
+        files={"photo": ("", b"")},
+    )
+    assert made.status_code == 303, made.text
+    number = int(made.headers["location"].rsplit("/", 1)[1])
+    assert writer.post(f"/broadcasts/{number}/submit", {}).status_code == 303
+
+    def told(role: str, unit_id: int) -> int:
+        with db.transaction() as session:
+            to = f"z-{role}-{unit_id}"
+            rows = session.exec(select(Outbox).where(Outbox.recipient == to)).all()
+        return sum(f"#{number}" in row.payload.get("text", "") for row in rows)
+
+    assert told("lead", province[NAM]) and told("lead", units.DEFAULT)
+    assert not told("lead", province[BAC])
+    refused = bac.post(f"/broadcasts/{number}/approve", {})
+    assert "đơn vị khác" in bac.get(refused.headers["location"]).text
+    nam.post(f"/broadcasts/{number}/approve", {})
+    with db.transaction() as session:
+        broadcast = session.get(Broadcast, number)
+        assert broadcast is not None and broadcast.status != "cho_duyet"
+        assert alerts.reach(session, broadcast) == 2  # Nam Gia Nghĩa's two subscribers

@@ -23,7 +23,7 @@ from bot.console.format import size
 from db import audit, broadcasts, officers
 from db.clock import VIETNAM
 from db.models import Broadcast
-from handlers import alerts, casework
+from handlers import alerts, audiences, casework
 from handlers import broadcast as rules
 from handlers.types import Reply
 
@@ -113,7 +113,7 @@ def _list(console: Console, page: Page) -> Response:
     return console.render(
         page,
         "broadcasts.html",
-        rows=[(b, _counted(page, b), _audience(console, b.audience)) for b in shown],
+        rows=[(b, _counted(page, b), _audience(console, b.audience, page)) for b in shown],
         drafts=drafts,
         label_of=lambda b: _status(console, b),
         soon=lambda b: _immediate(page, b),
@@ -136,14 +136,15 @@ def _details(
         status=status,
         b=broadcast,
         label=_status(console, broadcast),
-        audience=_audience(console, broadcast.audience),
+        audience=_audience(console, broadcast.audience, page),
         reach=None if started else alerts.reach(page.session, broadcast),
         counted=_counted(page, broadcast),
         preview=_preview(console, broadcast),
         draft=broadcast.status == broadcasts.DRAFT,
         live=broadcast.status in LIVE,
         immediate=_immediate(page, broadcast),
-        may_decide=officers.may_lead(me) and broadcast.status == broadcasts.PENDING_APPROVAL,
+        may_decide=alerts.may_decide(page.session, me, broadcast)
+        and broadcast.status == broadcasts.PENDING_APPROVAL,
         may_cancel=alerts.may_cancel(me, broadcast) and broadcast.status in broadcasts.CANCELLABLE,
         reason=reason,
         problem=problem,
@@ -186,7 +187,7 @@ def _reach(console: Console, page: Page) -> Response:
         return JSONResponse({"error": "Không có nhóm người nhận này."}, status_code=400)
     reach = alerts.reach(page.session, Broadcast(text="", author="", audience=audience))
     return JSONResponse(
-        {"audience": audience, "label": _audience(console, audience), "reach": reach}
+        {"audience": audience, "label": _audience(console, audience, page), "reach": reach}
     )
 
 
@@ -393,6 +394,8 @@ def _submit(console: Console, page: Page, broadcast_id: int) -> Response:
 
 def _pending(console: Console, page: Page, broadcast_id: int) -> Broadcast | str:
     found = _find(page, broadcast_id, lock=True)
+    if not alerts.may_decide(page.session, page.officer, found):  # another unit's leads decide
+        return console.content.text("broadcast.other_unit", id=found.id)
     if found.status != broadcasts.PENDING_APPROVAL:
         status = _status(console, found)
         return console.content.text("broadcast.already_decided", id=found.id, status=status)
@@ -461,21 +464,19 @@ def _status(console: Console, broadcast: Broadcast) -> str:
     return str(console.content.text(f"broadcast.status.{broadcast.status}"))
 
 
-def _audience(console: Console, audience: str) -> str:
-    return html.unescape(alerts.audience_label(console.content, audience))
+def _audience(console: Console, audience: str, page: Page | None = None) -> str:
+    session = page.session if page is not None else None
+    return html.unescape(alerts.audience_label(console.content, audience, session))
 
 
 def _audiences(console: Console, page: Page) -> list[tuple[str, str]]:
-    """The audiences to choose from, as the chat offers them."""
-    content = console.content
-    values = [broadcasts.ALL, *(f"area:{a['code']}" for a in content.areas)]
-    values += [f"channel:{c}" for c in rules.subscribed_channels(page.session)]
-    return [(v, _audience(console, v)) for v in values]
+    """The audiences this author may choose (a unit's staff: their unit's areas)."""
+    values = audiences.choices(page.session, console.content, page.officer)
+    return [(v, _audience(console, v, page)) for v in values]
 
 
 def _parse_audience(console: Console, page: Page, raw: str) -> str:
-    areas = {a["code"] for a in console.content.areas}
-    return broadcasts.parse_audience(raw, areas, set(rules.subscribed_channels(page.session)))
+    return audiences.parse(page.session, console.content, page.officer, raw)
 
 
 def _immediate(page: Page, broadcast: Broadcast) -> bool:
