@@ -201,11 +201,15 @@ class Tally:
     by_type: Counter[str]
 
 
-def tally(session: Session, since: datetime) -> Tally:
-    """Counted by the database (one grouped query), not by loading every report."""
+def tally(session: Session, since: datetime, unit_ids: frozenset[int] | None = None) -> Tally:
+    """Counted by the database (one grouped query), not by loading every report; within
+    some units only, when given."""
+    where = [col(Report.created_at) >= since]
+    if unit_ids is not None:
+        where.append(col(Report.unit_id).in_(unit_ids))
     rows = session.exec(
         select(Report.status, Report.scam_type, func.count(), func.sum(Report.amount_vnd))
-        .where(col(Report.created_at) >= since)
+        .where(*where)
         .group_by(col(Report.status), col(Report.scam_type))
     ).all()
     by_status: Counter[str] = Counter()

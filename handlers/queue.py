@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import case
 from sqlmodel import col, select
 
-from db import officers, reports
+from db import officers, reports, units
+from db import queue as db_queue
 from db.clock import to_vietnam
 from db.models import Officer, Report
 from handlers import card, triage
@@ -28,6 +29,11 @@ def _allowed(ctx: Context, msg: Incoming) -> bool:
     return officers.may_triage(_officer(ctx, msg))
 
 
+def _scope(ctx: Context, msg: Incoming) -> units.Scope:
+    officer = _officer(ctx, msg)
+    return units.scope(ctx.session, officer) if officer else units.EVERYWHERE
+
+
 def _refuse(ctx: Context, state: State) -> Outcome:
     return state, [Reply(ctx.content.text("police.not_officer"))]
 
@@ -40,7 +46,7 @@ def queue(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     overdue = case((col(Report.ack_due_at) < ctx.now, 0), else_=1)
     found = ctx.session.exec(
         select(Report)
-        .where(col(Report.status).in_(reports.OPEN))
+        .where(col(Report.status).in_(reports.OPEN), *db_queue.in_scope(_scope(ctx, msg)))
         .order_by(col(Report.urgent).desc(), overdue, col(Report.created_at))
         .offset((page - 1) * PAGE)
         .limit(PAGE + 1)
@@ -75,7 +81,7 @@ def show(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
         return _refuse(ctx, state)
     code = parse_receipt_code(arg)
     report = reports.by_code(ctx.session, code) if code else None
-    if report is None:
+    if report is None or not _scope(ctx, msg).sees(report.unit_id):  # another unit's: absent
         return state, [Reply(ctx.content.text("track.not_found", code=arg or "?"))]
     return state, [card.card(ctx.session, ctx.content, report, whole=True)]
 
@@ -87,15 +93,16 @@ def figures(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     local = to_vietnam(ctx.now)
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     month_start = year_start.replace(month=local.month)
+    scope = _scope(ctx, msg).units
     parts = [
-        _period(ctx, "police.stats_month", month_start),
-        _period(ctx, "police.stats_year", year_start),
+        _period(ctx, "police.stats_month", month_start, scope),
+        _period(ctx, "police.stats_year", year_start, scope),
     ]
     return state, [Reply("\n\n".join(parts))]
 
 
-def _period(ctx: Context, key: str, since: datetime) -> str:
-    counted = reports.tally(ctx.session, since)
+def _period(ctx: Context, key: str, since: datetime, scope: frozenset[int] | None) -> str:
+    counted = reports.tally(ctx.session, since, scope)
     lines = [ctx.content.text(key, count=counted.count, lost=format_amount(counted.lost))]
     lines += [
         f"• {ctx.content.text(f'status.{s}')}: {n}" for s, n in counted.by_status.most_common()
@@ -119,7 +126,7 @@ def assign(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     if code is None or not number.isdigit():
         return state, [Reply(ctx.content.text("police.assign_usage"))]
     report = reports.by_code(ctx.session, code)
-    if report is None:
+    if report is None or not _scope(ctx, msg).sees(report.unit_id):
         return state, [Reply(ctx.content.text("track.not_found", code=code))]
     target = ctx.session.get(Officer, int(number))
     if target is None:
@@ -137,6 +144,12 @@ def roster(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     lines += [
         ctx.content.text("police.roster_item", id=o.id, name=o.name, role=o.role)
         for o in officers.every(ctx.session)
-        if officers.may_triage(o)
+        if officers.may_triage(o) and _sees_same(ctx, msg, o)
     ]
     return state, [Reply("\n".join(lines))]
+
+
+def _sees_same(ctx: Context, msg: Incoming, other: Officer) -> bool:
+    """An officer of the asker's unit (a province officer lists everyone)."""
+    scope = _scope(ctx, msg)
+    return scope.units is None or (other.unit_id or units.DEFAULT) in scope.units

@@ -148,6 +148,9 @@ def assign(
     told privately."""
     if not officers.may_lead(lead):
         return Outcome(content.text("police.leads_only_assign"), refused=True)
+    assert lead is not None
+    if not units.scope(session, lead).sees(report.unit_id):
+        return Outcome(content.text("police.not_officer"), refused=True)
     if not officers.may_triage(officer) or not units.scope(session, officer).sees(report.unit_id):
         return Outcome(content.text("police.assignee_unknown"), refused=True)
     if report.status not in reports.OPEN:

@@ -366,3 +366,29 @@ def test_a_units_staff_alert_its_own_areas_and_its_leads_approve(
         broadcast = session.get(Broadcast, number)
         assert broadcast is not None and broadcast.status != "cho_duyet"
         assert alerts.reach(session, broadcast) == 2  # Nam Gia Nghĩa's two subscribers
+
+
+def test_officers_commands_in_the_chat_keep_to_their_unit(
+    dispatcher: Dispatcher, db: Database, province: dict[str, int]
+) -> None:
+    south = _report(_resident(dispatcher, "r-nam", "nam gia nghia"))
+    north = _report(_resident(dispatcher, "r-bac", "bac gia nghia"))
+    with db.transaction() as session:
+        officer = officers.add(session, "Cán bộ Nam", "officer", 9001)
+        officer.unit_id = province[NAM]
+        lead = officers.add(session, "Lãnh đạo Nam", "lead", 9002)
+        lead.unit_id = province[NAM]
+    me = Chat(dispatcher, channel="telegram", user="9001")
+    me.send("/hangdoi")
+    assert south in me.text and north not in me.text
+    me.send(f"/xem {north}")
+    assert f"Không tìm thấy tố giác có mã {north}" in me.text
+    me.send("/thongke")
+    assert "1 tố giác" in me.text
+    boss = Chat(dispatcher, channel="telegram", user="9002")
+    boss.send(f"/giao {north} {officer.id}")
+    with db.transaction() as session:
+        assert (
+            session.exec(select(Report).where(Report.receipt_code == north)).one().claimed_by
+            is None
+        )
