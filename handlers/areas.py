@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from db import units
 from handlers import distress, signals
-from handlers.flow import Answer, choice
+from handlers.flow import Answer, choice, finish
 from handlers.signals import Signal
-from handlers.types import Button, Context, Reply, State
+from handlers.types import Button, Context, Outcome, Reply, State
 
 # Up to this many areas are offered as buttons; more are typed by name.
 MAX_BUTTONS = 8
@@ -28,13 +28,23 @@ class Picked:
     leave: bool = False
 
 
-def ask(ctx: Context, state: State, few: str, many: str, skip: tuple[str, str]) -> list[Reply]:
-    """The question: `few` above buttons for each area, or `many` (a template with
-    {example}) to type one."""
+def ask(ctx: Context, state: State, words: str, skip: tuple[str, str]) -> list[Reply]:
+    """The question in the words under `words`: `ask_area` above a button for each area, or
+    `type_area` (with an {example}) to type one."""
     places = units.places(ctx.session, ctx.content.areas)
     shown = places if len(places) <= MAX_BUTTONS else []
-    text = few if shown else many.format(example=html.escape(places[0].name if places else ""))
+    example = html.escape(places[0].name if places else "")
+    many = str(ctx.content.raw(f"{words}.type_area")).format(example=example)
+    text = ctx.content.text(f"{words}.ask_area") if shown else many
     return [Reply(text, buttons(ctx, state, shown, skip))]
+
+
+def unanswered(state: State, picked: Picked) -> Outcome | None:
+    """What to say while the answer gave no area (the question stays; for someone in
+    distress, it ends)."""
+    if picked.leave:
+        finish(state)
+    return (state, picked.replies) if picked.replies else None
 
 
 def buttons(

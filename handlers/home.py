@@ -3,7 +3,6 @@ live, so that this report and the next go straight to their commune's or ward's 
 
 from __future__ import annotations
 
-from content import Markup
 from db import reports, residents, units
 from db.models import Report
 from db.outbox import Message
@@ -28,9 +27,7 @@ def start(ctx: Context, state: State, report: Report, owner: str, said: str) -> 
 
 
 def prompt_area(ctx: Context, state: State) -> list[Reply]:
-    few = ctx.content.text("home.ask_area")
-    many = str(ctx.content.raw("home.type_area"))
-    return areas.ask(ctx, state, few, many, _skip(ctx))
+    return areas.ask(ctx, state, "home", _skip(ctx))
 
 
 def _skip(ctx: Context) -> tuple[str, str]:
@@ -40,10 +37,8 @@ def _skip(ctx: Context) -> tuple[str, str]:
 @FLOW.step("area", can_go_back=False)
 def area(ctx: Context, state: State, answer: Answer) -> Outcome:
     picked = areas.read(ctx, state, answer, _skip(ctx))
-    if picked.leave:
-        finish(state)
-    if picked.replies:
-        return state, picked.replies
+    if (said := areas.unanswered(state, picked)) is not None:
+        return said
     report_id, owner = state.data.get("report_id"), str(state.data.get("user", ""))
     finish(state)
     if picked.place is None:
@@ -54,13 +49,10 @@ def area(ctx: Context, state: State, answer: Answer) -> Outcome:
     report = ctx.session.get(Report, report_id) if isinstance(report_id, int) else None
     moved = _route(ctx, report, picked.place) if report is not None else None
     key = "home.moved" if moved else "home.kept"
-    said = ctx.content.text(
-        key,
-        area=picked.place.name,
-        unit=Markup(moved or ""),
-        code=report.receipt_code if report else "",
+    told = ctx.content.text(
+        key, area=picked.place.name, unit=moved or "", code=report.receipt_code if report else ""
     )
-    return state, [menu_reply(ctx.content, said, full=True)]
+    return state, [menu_reply(ctx.content, told, full=True)]
 
 
 def _route(ctx: Context, report: Report, place: units.Place) -> str | None:

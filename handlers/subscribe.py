@@ -59,8 +59,7 @@ def manage(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 def prompt_area(ctx: Context, state: State) -> list[Reply]:
-    few, many = ctx.content.text("subscribe.ask_area"), str(ctx.content.raw("subscribe.type_area"))
-    return areas.ask(ctx, state, few, many, _skip(ctx))
+    return areas.ask(ctx, state, "subscribe", _skip(ctx))
 
 
 def _skip(ctx: Context) -> tuple[str, str]:
@@ -70,10 +69,8 @@ def _skip(ctx: Context) -> tuple[str, str]:
 @FLOW.step("area", can_go_back=False)
 def area(ctx: Context, state: State, answer: Answer) -> Outcome:
     picked = areas.read(ctx, state, answer, _skip(ctx))
-    if picked.leave:
-        finish(state)
-    if picked.replies:
-        return state, picked.replies
+    if (said := areas.unanswered(state, picked)) is not None:
+        return said
     found = picked.place
     channel, user_id = state.data["user"]
     resident = residents.get_or_create(ctx.session, channel, user_id, ctx.now)
