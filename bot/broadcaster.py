@@ -87,6 +87,9 @@ class SharedPacer(Pacer):
     than sent late, so sends never bunch: over any second the count stays under
     target × margin × (1 + LATE) + 1, below the limit. A 429 pauses every process."""
 
+    # Three event loops' requests reach the platform with more jitter than one loop's
+    # (measured: 0.97 met a full second now and then at the stand-in, 0.95 did not).
+    margin: float = 0.95
     db: Database | None = None
     key: str = "pace:broadcast"
     _slots: deque[float] = field(default_factory=deque)
@@ -200,12 +203,14 @@ class Broadcaster:
         for index, row in enumerate(rows):
             while self.busy():  # replies to people waiting go first
                 await asyncio.sleep(0.02)
-            await self.pacer.wait()
             if leased_until - time.monotonic() < LEASE.total_seconds() / 2:
                 # Slowed down (429s, replies first): keep the rest of the batch ours.
                 await asyncio.to_thread(self._renew, [r.id for r in rows[index:]])
                 leased_until = time.monotonic() + LEASE.total_seconds()
+            # A connection first, then the pace: a send let go at its moment leaves at once,
+            # rather than queue for a connection and leave in a burst with others.
             await self._slots.acquire()
+            await self.pacer.wait()
             task = asyncio.create_task(self._send(row))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
