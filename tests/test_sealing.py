@@ -258,3 +258,42 @@ def test_a_local_run_makes_its_key_once(monkeypatch: pytest.MonkeyPatch, tmp_pat
     again = _load(monkeypatch)
     assert not again.data_key_created and again.data_keys == first.data_keys
     assert dataclasses.replace(again).data_keys is not None
+
+
+def test_a_sqlite_database_with_history_and_photos_upgrades(tmp_path: Path) -> None:
+    """Batch migrations rebuild the report table; rows pointing at it must not stop them."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0012")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO report (receipt_code, channel, scam_type, urgent, account, "
+                "anonymous, consent_version, status, created_at, updated_at) VALUES "
+                "('ABCD-2345', 'telegram', 'khac', 0, 'Chuyện của tôi', 1, '1', 'moi', "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO report_event (report_id, at, actor, action, note) "
+                "VALUES (1, '2026-01-01 00:00:00', 'x', 'info', 'thêm')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO evidence (report_id, sha256, size, mime, data, created_at) "
+                "VALUES (1, :h, 3, 'image/png', :d, '2026-01-01 00:00:00')"
+            ),
+            {"h": "0" * 64, "d": b"png"},
+        )
+        conn.execute(sa.text("INSERT INTO report_words (report_id, words) VALUES (1, 'x')"))
+    engine.dispose()
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            assert session.exec(select(Report)).one().unit_id == 1
+            assert session.exec(select(Evidence.data)).one() == b"png"
+    finally:
+        database.dispose()
