@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from content import fold
 from tests.fakes.telegram_server import FakeTelegram, Sent, callback_update, text_update
@@ -224,20 +227,7 @@ async def measure(
     try:
         assert process.stdout is not None
         await asyncio.to_thread(process.stdout.readline)
-        harness = Harness(fake, asyncio.get_running_loop())
-        figures = Figures(name)
-        *_, figures.failed = await phase(harness, flow, 8, 2, None, 100_000)  # warm-up
-        figures.handled, figures.seconds, figures.reports, failed = await phase(
-            harness, flow, residents, seconds, None, 200_000
-        )
-        harness.recording = True
-        offered, elapsed, _, failed_paced = await phase(
-            harness, flow, max(residents, int(rate)), seconds, rate, 300_000
-        )
-        harness.recording = False
-        figures.failed += failed + failed_paced
-        figures.offered_rate = offered / elapsed
-        figures.latencies = harness.latencies
+        figures = await _phases(name, fake, flow, residents, rate, seconds)
         figures.peak_rss_mb = _peak_rss_mb(process.pid)
         return figures
     finally:
@@ -246,7 +236,125 @@ async def measure(
         fake.stop()
 
 
-def run(database_url: str | None, residents: int, rate: float, seconds: float) -> int:
+async def _phases(
+    name: str, fake: FakeTelegram, flow: Flow, residents: int, rate: float, seconds: float
+) -> Figures:
+    """Warm-up, saturation, then the paced phase (whose replies' latencies are kept)."""
+    harness = Harness(fake, asyncio.get_running_loop())
+    figures = Figures(name)
+    *_, figures.failed = await phase(harness, flow, 8, 2, None, 100_000)  # warm-up
+    figures.handled, figures.seconds, figures.reports, failed = await phase(
+        harness, flow, residents, seconds, None, 200_000
+    )
+    harness.recording = True
+    offered, elapsed, _, failed_paced = await phase(
+        harness, flow, max(residents, int(rate)), seconds, rate, 300_000
+    )
+    harness.recording = False
+    figures.failed += failed + failed_paced
+    figures.offered_rate = offered / elapsed
+    figures.latencies = harness.latencies
+    return figures
+
+
+# --- several web processes: `--workers N` ----------------------------------------------------
+
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+@dataclass
+class Fanned(FakeTelegram):
+    """The stand-in Bot API server whose updates go by webhook to several processes in turn,
+    at once rather than one at a time (as a load balancer in front of them would spread
+    Telegram's parallel webhook connections); a POST that fails goes to the next process."""
+
+    backends: list[str] = field(default_factory=list)
+    _turn: int = 0
+    _posts: set[asyncio.Task[None]] = field(default_factory=set)
+    _http: Any = None
+
+    def push(self, update: dict[str, Any]) -> int:
+        with self._lock:
+            update = {"update_id": next(self._update_ids), **update}
+            self._history.append(update)
+            self.offered_at[update["update_id"]] = time.perf_counter()
+        self._turn += 1
+        task = asyncio.get_running_loop().create_task(self._post(self._turn, update))
+        self._posts.add(task)
+        task.add_done_callback(self._posts.discard)
+        return int(update["update_id"])
+
+    async def _post(self, turn: int, update: dict[str, Any]) -> None:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        for attempt in range(40):
+            backend = self.backends[(turn + attempt) % len(self.backends)]
+            try:
+                async with self._http.post(backend, json=update, headers=headers) as answer:
+                    if answer.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+        print(f"no process took update {update['update_id']}", file=sys.stderr)
+
+    async def close_http(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+
+async def measure_webhooks(
+    name: str, workers: int, env: dict[str, str], residents: int, rate: float, seconds: float
+) -> Figures:
+    """`workers` processes of `canhgiac run` in webhook mode on one database, the updates
+    spread among them in turn."""
+    fake = Fanned()
+    fake.start()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(workers):  # one after the other: the first one migrates
+            port = _free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--role", "all"],
+                env={
+                    **env,
+                    "TELEGRAM_API_URL": fake.root,
+                    "TELEGRAM_BOT_TOKEN": fake.token,
+                    "TELEGRAM_WEBHOOK_URL": "http://127.0.0.1:9/telegram",
+                    "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                    "HTTP_PORT": str(port),
+                },
+                stdout=subprocess.PIPE,
+                cwd=env.get("BENCH_CWD"),
+            )
+            processes.append(process)
+            assert process.stdout is not None
+            await asyncio.to_thread(process.stdout.readline)
+            fake.backends.append(f"http://127.0.0.1:{port}/telegram")
+        figures = await _phases(name, fake, report_flow, residents, rate, seconds)
+        figures.peak_rss_mb = sum(_peak_rss_mb(p.pid) for p in processes)
+        await fake.close_http()
+        return figures
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
+        fake.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(
+    database_url: str | None, residents: int, rate: float, seconds: float, workers: int = 1
+) -> int:
+    if workers > 1:
+        return run_workers(database_url or "", residents, rate, seconds, workers)
     with tempfile.TemporaryDirectory() as scratch:
         url = database_url or f"sqlite:///{scratch}/bench.db"
         env = {
@@ -314,3 +422,58 @@ def _print(
         f"mean latency canhgiac {statistics.fmean(ours.latencies) * 1000:.1f} ms, "
         f"echo {statistics.fmean(echo.latencies) * 1000:.1f} ms"
     )
+
+
+def run_workers(
+    database_url: str, residents: int, rate: float, seconds: float, workers: int
+) -> int:
+    """The report flow by webhook through one process, then through `workers` processes on
+    the same PostgreSQL database (the echo bot has no part here)."""
+    if not database_url.startswith("postgresql"):
+        print("--workers needs --database-url postgresql+psycopg://…", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            "REPORTS_PER_DAY": "1000000",
+            "PYTHONPATH": str(ROOT),
+            "BENCH_CWD": scratch,
+        }
+        runs = [
+            asyncio.run(
+                measure_webhooks(
+                    f"{n} process{'es' if n > 1 else ''}", n, env, residents, rate, seconds
+                )
+            )
+            for n in (1, workers)
+        ]
+    print(
+        f"intake benchmark by webhook — {database_url.split(':')[0]}, {residents} residents "
+        f"saturating, then {rate:g} updates/s offered, {seconds:g} s each, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'':14}{'updates/s':>10}{'offered/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        f"{'RSS MB, all':>12}{'failed':>8}"
+    )
+    for f in runs:
+        print(
+            f"{f.name:14}{f.per_second:>10.0f}{f.offered_rate:>10.1f}{f.percentile(50):>8.1f}"
+            f"{f.percentile(95):>8.1f}{f.percentile(99):>8.1f}{f.peak_rss_mb:>12.0f}{f.failed:>8}"
+        )
+    return 1 if any(f.failed for f in runs) else 0
+
+
+if __name__ == "__main__":
+    # `canhgiac bench intake` is wired in bot/cli.py; this takes --workers until it is too.
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.intake")
+    parser.add_argument("--residents", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL)")
+    given = parser.parse_args()
+    sys.exit(run(given.database_url, given.residents, given.rate, given.seconds, given.workers))
