@@ -14,6 +14,8 @@ import re
 import sys
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 from db import rekey, sealing
 from db.engine import Database
 
@@ -38,6 +40,7 @@ def next_id(ring: sealing.KeyRing | None) -> str:
 
 def ring_if_any() -> sealing.KeyRing | None:
     """The configured keys if any can be read (to number the next one), else None."""
+    load_dotenv(".env", override=False)  # keys kept in .env count too: a new id must differ
     raw, named = os.environ.get("DATA_KEYS", "").strip(), os.environ.get("DATA_KEY_FILE", "")
     try:
         if raw:
@@ -61,12 +64,25 @@ def rotate(key_file: Path | None) -> Path:
             "canhgiac: the keys come from DATA_KEYS: add the line `canhgiac key new` prints "
             "at its end, restart, then run `canhgiac key reseal`"
         )
-    grown = key_file.read_text(encoding="utf-8").rstrip("\n") + "\n"
-    grown += sealing.KeyRing.new_line(next_id(sealing.ring())) + "\n"
+    before = key_file.read_text(encoding="utf-8")
+    grown = before.rstrip("\n") + "\n" + sealing.KeyRing.new_line(next_id(sealing.ring())) + "\n"
     ring = sealing.KeyRing.parse(grown)  # parse before writing: never leave a broken file
-    key_file.write_text(grown, encoding="utf-8")
+    # The old file kept beside, the new one written whole and renamed over it: a crash or a
+    # full disk midway never leaves no keys.
+    _write_private(key_file.with_name(key_file.name + ".bak"), before)
+    fresh = key_file.with_name(key_file.name + ".new")
+    _write_private(fresh, grown)
+    os.replace(fresh, key_file)
     sealing.install(ring)
     return key_file
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def run(args: argparse.Namespace, db: Database, key_file: Path | None) -> int:
@@ -74,8 +90,7 @@ def run(args: argparse.Namespace, db: Database, key_file: Path | None) -> int:
         rotate(key_file)
         print(f"new key {sealing.ring().current} added to {key_file}", file=sys.stderr)
     if args.action in ("rotate", "reseal"):
-        with db.connection() as conn:
-            changed = rekey.reseal(conn)
+        changed = rekey.reseal(db.connection)
         for place, count in sorted(changed.items()):
             print(f"{place}\t{count}")
         print(
@@ -83,8 +98,7 @@ def run(args: argparse.Namespace, db: Database, key_file: Path | None) -> int:
             "restart every canhgiac process so they use it"
         )
         return 0
-    with db.connection() as conn:
-        counts = rekey.status(conn)
+    counts = rekey.status(db.connection)
     current = sealing.ring().current
     for key_id in sorted(counts):
         label = key_id or "(not sealed)"

@@ -66,6 +66,10 @@ class KeyRing:
                 raise NoKey(f"khoá {key_id} không đọc được") from error
             if len(key) != 32:
                 raise NoKey(f"khoá {key_id} phải dài 32 byte (AES-256)")
+            if (
+                key_id in keys
+            ):  # a second key under one id would make the first one's data unreadable
+                raise NoKey(f"mã khoá {key_id} xuất hiện hai lần: mỗi khoá một mã riêng")
             keys[key_id], current = key, key_id
         if not keys:
             raise NoKey("chưa có khoá nào")
@@ -122,13 +126,20 @@ def seal_bytes(plain: bytes, aad: str) -> bytes:
     return BYTES_PREFIX + bytes([len(kid)]) + kid + nonce + sealed
 
 
-def open_bytes(value: bytes, aad: str) -> bytes:
+def open_bytes(value: bytes, aad: str, legacy: bool = False) -> bytes:
+    """The sealed bytes opened. An unsealed value is refused (someone wrote it around the
+    app), unless `legacy`: the migration and the reseal take values from before sealing."""
     if not value.startswith(BYTES_PREFIX):
-        return value  # written before sealing existed; `canhgiac key rotate` seals it
-    size = value[len(BYTES_PREFIX)]
-    start = len(BYTES_PREFIX) + 1
-    kid = value[start : start + size].decode()
-    body = value[start + size :]
+        if legacy:
+            return value
+        raise Tampered(f"giá trị ở {aad} không được mã hoá")
+    try:
+        size = value[len(BYTES_PREFIX)]
+        start = len(BYTES_PREFIX) + 1
+        kid = value[start : start + size].decode()
+        body = value[start + size :]
+    except (IndexError, UnicodeDecodeError) as error:
+        raise Tampered(f"giá trị mã hoá ở {aad} bị hỏng") from error
     return _open(kid, body[:NONCE], body[NONCE:], aad)
 
 
@@ -139,12 +150,21 @@ def seal_text(plain: str, aad: str) -> str:
     return f"{TEXT_PREFIX}{keys.current}:{base64.b64encode(nonce + sealed).decode()}"
 
 
-def open_text(value: str, aad: str) -> str:
+def open_text(value: str, aad: str, legacy: bool = False) -> str:
+    """The sealed text opened; an unsealed value is refused unless `legacy` (as bytes)."""
     if not value.startswith(TEXT_PREFIX):
-        return value  # written before sealing existed; `canhgiac key rotate` seals it
+        if legacy:
+            return value
+        raise Tampered(f"giá trị ở {aad} không được mã hoá")
     kid, _, encoded = value[len(TEXT_PREFIX) :].partition(":")
-    body = base64.b64decode(encoded)
-    return _open(kid, body[:NONCE], body[NONCE:], aad).decode()
+    try:
+        body = base64.b64decode(encoded, validate=True)
+    except ValueError as error:
+        raise Tampered(f"giá trị mã hoá ở {aad} bị hỏng") from error
+    try:
+        return _open(kid, body[:NONCE], body[NONCE:], aad).decode()
+    except UnicodeDecodeError as error:
+        raise Tampered(f"giá trị mã hoá ở {aad} bị hỏng") from error
 
 
 def key_id_of(value: str | bytes | None) -> str | None:
@@ -167,7 +187,7 @@ def _open(kid: str, nonce: bytes, sealed: bytes, aad: str) -> bytes:
         raise NoKey(f"dữ liệu được mã hoá bằng khoá {kid!r}, khoá này không có trong DATA_KEYS")
     try:
         return AESGCM(key).decrypt(nonce, sealed, aad.encode())
-    except InvalidTag as error:
+    except (InvalidTag, ValueError) as error:  # ValueError: a nonce cut short
         raise Tampered(f"giá trị mã hoá ở {aad} không xác thực được") from error
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -151,17 +153,14 @@ def test_rotation_reseals_everything_and_the_old_key_can_go(
     key_file.write_text(TEST_DATA_KEYS + "\n")
     sealing.install(sealing.load_key_file(key_file))
     chat, code = _file_report(dispatcher)
-    with db.connection() as conn:
-        assert set(rekey.status(conn)) == {"test1"}
+    assert set(rekey.status(db.connection)) == {"test1"}
 
     key_cli.rotate(key_file)
     assert sealing.ring().current == "k1" and "test1" in key_file.read_text()
-    with db.connection() as conn:
-        changed = rekey.reseal(conn)
+    changed = rekey.reseal(db.connection)
     assert changed["report.contact_phone"] == 1 and changed["evidence.data"] == 1
     assert changed["report.reporter_tag"] == 1
-    with db.connection() as conn:
-        assert set(rekey.status(conn)) == {"k1"}
+    assert set(rekey.status(db.connection)) == {"k1"}
 
     # The old key removed: everything still opens, and the reporter still finds their report.
     only_new = [line for line in key_file.read_text().splitlines() if line.startswith("k1:")]
@@ -297,3 +296,51 @@ def test_a_sqlite_database_with_history_and_photos_upgrades(tmp_path: Path) -> N
             assert session.exec(select(Evidence.data)).one() == b"png"
     finally:
         database.dispose()
+
+
+def test_a_key_id_given_twice_is_refused() -> None:
+    line = sealing.KeyRing.new_line("k1")
+    with pytest.raises(sealing.NoKey, match="hai lần"):
+        sealing.KeyRing.parse(f"{line}\n{sealing.KeyRing.new_line('k1')}")
+
+
+def test_an_unsealed_or_damaged_value_is_refused(dispatcher: Dispatcher, db: Database) -> None:
+    _file_report(dispatcher)
+    with db.engine.begin() as conn:  # written around the app, by someone without the key
+        conn.execute(sa.text("UPDATE report SET reporter = 'telegram:attacker'"))
+    with pytest.raises(sealing.Tampered), db.transaction() as session:
+        session.exec(select(Report)).one()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE report SET reporter = 'enc1:test1:not*base64'"))
+    with pytest.raises(sealing.Tampered), db.transaction() as session:
+        session.exec(select(Report)).one()
+
+
+def test_a_reseal_while_the_bot_runs_never_undoes_an_erasure(
+    dispatcher: Dispatcher, db: Database
+) -> None:
+    _file_report(dispatcher)
+    sealing.install(sealing.KeyRing.parse(f"{TEST_DATA_KEYS}\n{sealing.KeyRing.new_line('k2')}"))
+
+    calls = 0
+
+    @contextmanager
+    def begin_after_an_erasure() -> Iterator[sa.Connection]:
+        # The first transaction reads the batch; before the second writes it back,
+        # /xoadulieu commits elsewhere.
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            with db.engine.begin() as other:
+                other.execute(sa.text("UPDATE report SET reporter = NULL, reporter_tag = NULL"))
+        with db.connection() as conn:
+            yield conn
+
+    reporter = rekey.SealedColumn("report", "id", "reporter", False, "report.reporter")
+    rekey.reseal(begin_after_an_erasure, [reporter])
+    assert calls >= 2
+    with db.transaction() as session:
+        report = session.exec(select(Report)).one()
+        assert report.reporter is None and report.reporter_tag is None
+    rekey.reseal(db.connection)  # and everything else, unhindered
+    assert "test1" not in {k for k, n in rekey.status(db.connection).items() if n}

@@ -129,7 +129,7 @@ def _link_reports_by_tag() -> None:
         for table, key, column, binary in SEALED
         if column != "reporter"  # sealed just above
     ]
-    rekey.reseal(conn, places)
+    rekey.reseal(rekey.one_connection(conn), places, assume_plain=True)
 
 
 def downgrade() -> None:
