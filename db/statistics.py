@@ -55,6 +55,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.sql import Subquery
@@ -331,31 +332,64 @@ def _seconds(
     return cast(func.extract("epoch", later - earlier), Float)
 
 
-def _status_at(end: datetime) -> tuple[Subquery, ColumnElement[str]]:
-    """A subquery of each report's last status change before ``end``, and the expression
-    of the status it gives (``mới`` for a report nothing happened to)."""
-    last = (
-        select(REPORT_EVENT.c.report_id, func.max(REPORT_EVENT.c.id).label("event_id"))
-        .where(REPORT_EVENT.c.to_status.is_not(None), REPORT_EVENT.c.at < end)
-        .group_by(REPORT_EVENT.c.report_id)
-        .subquery()
-    )
-    event = REPORT_EVENT.alias()
-    joined = (
-        select(last.c.report_id, event.c.to_status.label("status"))
-        .join(event, event.c.id == last.c.event_id)
-        .subquery()
-    )
-    return joined, func.coalesce(joined.c.status, literal(NEW))
+def _facts(end: datetime, where: ColumnElement[bool], *, times: bool = False) -> Subquery:
+    return _facts_query(end, where, times=times).subquery("facts")
 
 
-def _first_event(end: datetime, where: ColumnElement[bool]) -> Subquery:
-    """Each report's first status event matching ``where`` before ``end``."""
-    return (
-        select(REPORT_EVENT.c.report_id, func.min(REPORT_EVENT.c.at).label("at"))
-        .where(where, REPORT_EVENT.c.at < end)
-        .group_by(REPORT_EVENT.c.report_id)
-        .subquery()
+def _facts_query(end: datetime, where: ColumnElement[bool], *, times: bool = False) -> Select[Any]:
+    """One row per report matching ``where``: what the figures need of it, and its status
+    as it stood at ``end`` (and, with ``times``, when it was first acknowledged and first
+    decided before ``end``).
+
+    The status then is the report's status now unless a status change came at or after
+    ``end``; only those reports look up their last change before it (through the index on
+    ``report_event.report_id``), so a period that has just ended costs no look-up at all."""
+    last = REPORT_EVENT.alias("last_change")
+    then = (
+        select(last.c.to_status)
+        .where(last.c.report_id == REPORT.c.id, last.c.to_status.is_not(None), last.c.at < end)
+        .order_by(last.c.id.desc())
+        .limit(1)
+        .correlate(REPORT)
+        .scalar_subquery()
+    )
+    status = case(
+        (REPORT.c.id.in_(_changed_since(end)), func.coalesce(then, literal(NEW))),
+        else_=REPORT.c.status,
+    )
+    query = select(
+        REPORT.c.id,
+        REPORT.c.receipt_code,
+        REPORT.c.created_at,
+        REPORT.c.occurred_on,
+        REPORT.c.scam_type,
+        REPORT.c.urgent,
+        REPORT.c.area,
+        REPORT.c.channel,
+        REPORT.c.amount_vnd,
+        REPORT.c.ack_due_at,
+        REPORT.c.resolve_due_at,
+        REPORT.c.reporter_tag,
+        status.label("status"),
+    ).where(where)
+    if times:
+        event = REPORT_EVENT.alias("event")
+        query = (
+            query.add_columns(
+                func.min(case((event.c.from_status == NEW, event.c.at))).label("ack_at"),
+                func.min(case((event.c.to_status.in_(CLOSED), event.c.at))).label("decided_at"),
+            )
+            .select_from(REPORT)
+            .outerjoin(event, and_(event.c.report_id == REPORT.c.id, event.c.at < end))
+            .group_by(REPORT.c.id)
+        )
+    return query
+
+
+def _changed_since(end: datetime) -> Select[Any]:
+    """Reports whose status changed at or after ``end``."""
+    return select(REPORT_EVENT.c.report_id).where(
+        REPORT_EVENT.c.at >= end, REPORT_EVENT.c.to_status.is_not(None)
     )
 
 
@@ -363,20 +397,21 @@ def _in_period(period: Period) -> ColumnElement[bool]:
     return and_(REPORT.c.created_at >= period.start, REPORT.c.created_at < period.end)
 
 
-def _median(
-    session: Session, seconds: ColumnElement[float], query: Select[Any]
-) -> timedelta | None:
-    """The median of a per-report duration, found by the database: the middle one or two
-    rows in order (SQLite has no percentile function)."""
-    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    if not count:
-        return None
-    middle = query.add_columns(seconds.label("s")).subquery()
-    rows = session.execute(
-        select(middle.c.s).order_by(middle.c.s).offset((count - 1) // 2).limit(2 - count % 2)
-    ).scalars()
-    values = [float(v) for v in rows]
-    return timedelta(seconds=round(sum(values) / len(values)))
+def _median(seconds: ColumnElement[float]) -> ColumnElement[float]:
+    """The median of a per-report duration (NULL where it does not apply), as a scalar
+    subquery: the mean of the middle one or two values in order (SQLite has no percentile
+    function, but both databases have window functions)."""
+    ranked = (
+        select(
+            seconds.label("s"),
+            func.row_number().over(order_by=seconds).label("n"),
+            func.count().over().label("total"),
+        )
+        .where(seconds.is_not(None))
+        .subquery()
+    )
+    middle = ranked.c.n.in_([(ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2])
+    return select(func.avg(ranked.c.s)).where(middle).scalar_subquery()
 
 
 # --- counting ------------------------------------------------------------------------------
@@ -394,28 +429,24 @@ def compute(session: Session, period: Period) -> Statistics:
 
 
 def _tips(session: Session, period: Period) -> Tips:
-    status, status_value = _status_at(period.end)
-    lost = case((status_value.in_(NO_LOSS), None), else_=REPORT.c.amount_vnd)
-    month = _month(session, REPORT.c.created_at)
+    facts = _facts(period.end, _in_period(period))
+    lost = case((facts.c.status.in_(NO_LOSS), None), else_=facts.c.amount_vnd)
+    month = _month(session, facts.c.created_at)
     rows = session.execute(
         select(
-            REPORT.c.scam_type,
-            REPORT.c.channel,
-            REPORT.c.area,
-            REPORT.c.urgent,
+            facts.c.scam_type,
+            facts.c.channel,
+            facts.c.area,
+            facts.c.urgent,
             month,
             func.count(),
             func.sum(lost),
             func.count(lost),
-        )
-        .select_from(REPORT)
-        .outerjoin(status, status.c.report_id == REPORT.c.id)
-        .where(_in_period(period))
-        .group_by(
-            REPORT.c.scam_type,
-            REPORT.c.channel,
-            REPORT.c.area,
-            REPORT.c.urgent,
+        ).group_by(
+            facts.c.scam_type,
+            facts.c.channel,
+            facts.c.area,
+            facts.c.urgent,
             month,
         )
     ).all()
@@ -456,61 +487,48 @@ def _ranked(counts: dict[K, int]) -> dict[K, int]:
 
 def _handling(session: Session, period: Period) -> Handling:
     end = period.end
-    status, status_value = _status_at(end)
-    ack = _first_event(end, REPORT_EVENT.c.from_status == NEW)
-    decision = _first_event(end, REPORT_EVENT.c.to_status.in_(CLOSED))
-
-    def of_period() -> Select[Any]:
-        return (
-            select(REPORT.c.id)
-            .select_from(REPORT)
-            .outerjoin(status, status.c.report_id == REPORT.c.id)
-            .outerjoin(ack, ack.c.report_id == REPORT.c.id)
-            .outerjoin(decision, decision.c.report_id == REPORT.c.id)
-            .where(_in_period(period))
-        )
+    # Computed once for all the figures below (a report's first acknowledgement and decision
+    # are the costly part): MATERIALIZED keeps both databases from inlining it thrice.
+    facts = (
+        _facts_query(end, _in_period(period), times=True).cte("facts").prefix_with("MATERIALIZED")
+    )
+    status, ack_at, decided_at = facts.c.status, facts.c.ack_at, facts.c.decided_at
 
     def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     row = session.execute(
-        of_period().with_only_columns(
-            func.count(),
-            func.count(ack.c.at),
-            counted(and_(ack.c.at.is_not(None), ack.c.at <= REPORT.c.ack_due_at)),
-            func.count(decision.c.at),
-            counted(and_(decision.c.at.is_not(None), decision.c.at <= REPORT.c.resolve_due_at)),
-            counted(status_value == REFERRED),
-            counted(status_value == RESOLVED),
-            counted(status_value == NO_CRIME),
-            counted(status_value == DUPLICATE),
-            counted(status_value == SPAM),
-            counted(status_value.in_(OPEN)),
-        )
-    ).one()
-    received, acked, acked_in_time, decided, decided_in_time = (int(v) for v in row[:5])
-    referred, resolved, no_crime, duplicates, rubbish, open_of_period = (int(v) for v in row[5:])
-
-    backlog = session.execute(
         select(
             func.count(),
-            counted(REPORT.c.resolve_due_at < end),
+            func.count(ack_at),
+            counted(and_(ack_at.is_not(None), ack_at <= facts.c.ack_due_at)),
+            func.count(decided_at),
+            counted(and_(decided_at.is_not(None), decided_at <= facts.c.resolve_due_at)),
+            counted(status == REFERRED),
+            counted(status == RESOLVED),
+            counted(status == NO_CRIME),
+            counted(status == DUPLICATE),
+            counted(status == SPAM),
+            counted(status.in_(OPEN)),
+            _median(_seconds(session, ack_at, facts.c.created_at)),
+            _median(_seconds(session, decided_at, facts.c.created_at)),
+        ).select_from(facts)
+    ).one()
+    received, acked, acked_in_time, decided, decided_in_time = (int(v) for v in row[:5])
+    referred, resolved, no_crime, duplicates, rubbish, open_of_period = (int(v) for v in row[5:11])
+    median_ack, median_decision = (
+        None if v is None else timedelta(seconds=round(float(v))) for v in row[11:]
+    )
+
+    # Open at the end: open now, or changed since (the only ones that can have been open).
+    maybe_open = or_(REPORT.c.status.in_(OPEN), REPORT.c.id.in_(_changed_since(end)))
+    earlier = _facts(end, and_(REPORT.c.created_at < end, maybe_open))
+    backlog = session.execute(
+        select(func.count(), counted(earlier.c.resolve_due_at < end)).where(
+            earlier.c.status.in_(OPEN)
         )
-        .select_from(REPORT)
-        .outerjoin(status, status.c.report_id == REPORT.c.id)
-        .where(REPORT.c.created_at < end, status_value.in_(OPEN))
     ).one()
 
-    median_ack = _median(
-        session,
-        _seconds(session, ack.c.at, REPORT.c.created_at),
-        of_period().where(ack.c.at.is_not(None)),
-    )
-    median_decision = _median(
-        session,
-        _seconds(session, decision.c.at, REPORT.c.created_at),
-        of_period().where(decision.c.at.is_not(None)),
-    )
     return Handling(
         received=received,
         acknowledged=acked,
@@ -637,7 +655,7 @@ def _identifiers(session: Session, period: Period) -> Identifiers:
     ).all()
     by_kind = _ranked({kind: int(n) for kind, n in confirmed_rows})
 
-    status, status_value = _status_at(period.end)
+    facts = _facts(period.end, _in_period(period))
     # Police confirmation as it stood at the period's end: the last event before it.
     last_word = (
         select(IDENTIFIER_EVENT.c.identifier_id, func.max(IDENTIFIER_EVENT.c.id).label("event_id"))
@@ -646,26 +664,25 @@ def _identifiers(session: Session, period: Period) -> Identifiers:
         .subquery()
     )
     word = IDENTIFIER_EVENT.alias()
-    reporters = func.count(func.distinct(REPORT.c.reporter_tag))
+    reporters = func.count(func.distinct(facts.c.reporter_tag))
     ranked = session.execute(
         select(
             IDENTIFIER.c.kind,
             IDENTIFIER.c.display,
             reporters,
-            func.count(func.distinct(REPORT.c.id)),
+            func.count(func.distinct(facts.c.id)),
             func.max(case((word.c.action == "confirm", 1), else_=0)),
         )
         .select_from(IDENTIFIER)
         .join(REPORT_IDENTIFIER, REPORT_IDENTIFIER.c.identifier_id == IDENTIFIER.c.id)
-        .join(REPORT, REPORT.c.id == REPORT_IDENTIFIER.c.report_id)
-        .outerjoin(status, status.c.report_id == REPORT.c.id)
+        .join(facts, facts.c.id == REPORT_IDENTIFIER.c.report_id)
         .outerjoin(last_word, last_word.c.identifier_id == IDENTIFIER.c.id)
         .outerjoin(word, word.c.id == last_word.c.event_id)
-        .where(_in_period(period), ~status_value.in_(NOT_COUNTED))
+        .where(~facts.c.status.in_(NOT_COUNTED))
         .group_by(IDENTIFIER.c.id, IDENTIFIER.c.kind, IDENTIFIER.c.display)
         .having(reporters > 0)
         .order_by(
-            reporters.desc(), func.count(func.distinct(REPORT.c.id)).desc(), IDENTIFIER.c.display
+            reporters.desc(), func.count(func.distinct(facts.c.id)).desc(), IDENTIFIER.c.display
         )
     ).all()
     top: dict[str, list[TopIdentifier]] = {}
@@ -680,23 +697,19 @@ def _identifiers(session: Session, period: Period) -> Identifiers:
 
 def reports_of(session: Session, period: Period) -> list[ReportRow]:
     """The period's reports for the spreadsheet: codes, dates, kinds and amounts only."""
-    status, status_value = _status_at(period.end)
+    facts = _facts(period.end, _in_period(period))
     rows = session.execute(
         select(
-            REPORT.c.receipt_code,
-            REPORT.c.created_at,
-            REPORT.c.occurred_on,
-            REPORT.c.scam_type,
-            REPORT.c.urgent,
-            REPORT.c.area,
-            REPORT.c.channel,
-            status_value,
-            REPORT.c.amount_vnd,
-        )
-        .select_from(REPORT)
-        .outerjoin(status, status.c.report_id == REPORT.c.id)
-        .where(_in_period(period))
-        .order_by(REPORT.c.created_at, REPORT.c.id)
+            facts.c.receipt_code,
+            facts.c.created_at,
+            facts.c.occurred_on,
+            facts.c.scam_type,
+            facts.c.urgent,
+            facts.c.area,
+            facts.c.channel,
+            facts.c.status,
+            facts.c.amount_vnd,
+        ).order_by(facts.c.created_at, facts.c.id)
     ).all()
     return [
         ReportRow(
