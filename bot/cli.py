@@ -94,6 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument(
         "--refill", action="store_true", help="fill again even if the database was filled before"
     )
+    periodic = benches.add_parser(
+        "report", help="the yearly periodic report (DOCX, XLSX) over many reports"
+    )
+    periodic.add_argument("--reports", type=int, default=1_000_000, help="reports to fill")
+    periodic.add_argument("--runs", type=int, default=3, help="timed runs of each file")
+    periodic.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a SQLite file under /tmp, kept; a scratch PostgreSQL URL is filled once",
+    )
+    periodic.add_argument(
+        "--refill", action="store_true", help="fill again even if the database was filled before"
+    )
     args = parser.parse_args(argv)
     if args.command == "key" and args.action == "new":  # before settings: production needs one
         return key_cli.new_line(key_cli.ring_if_any())
@@ -252,6 +265,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bench.console import run as console
 
         return console(args.database_url, args.reports, args.requests, args.refill)
+    if args.action == "report":
+        from bench.report import run as report
+
+        return report(args.database_url, args.reports, args.runs, args.refill)
     from bench.intake import run
 
     return run(args.database_url, args.residents, args.rate, args.seconds)
