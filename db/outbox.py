@@ -21,6 +21,8 @@ GIVE_UP_AFTER = 20
 # longer than any outage: it keeps trying this long, then the officer is shown it failed.
 NOTICE_PATIENCE = timedelta(days=7)
 
+POLICE_CHAT = "police"  # the outbox channel and recipient of the police chat
+
 
 @dataclass(frozen=True)
 class Message:
@@ -94,6 +96,18 @@ def mark_sent(session: Session | Connection, ids: list[int], now: datetime) -> N
             update(Outbox)
             .where(col(Outbox.id).in_(ids))
             .values(status=SENT, sent_at=now, lease_until=None)
+        )
+        # Delivered, a message to a person needs its report no more: kept beside its
+        # recipient, the two would say whose the report is (the police chat names no one).
+        session.execute(
+            update(Outbox)
+            .where(
+                col(Outbox.id).in_(ids),
+                col(Outbox.report_id).is_not(None),
+                col(Outbox.channel) != POLICE_CHAT,
+            )
+            .values(report_id=None)
+            .execution_options(synchronize_session=False)
         )
         talking = exists().where(
             col(Conversation.channel) == col(Outbox.channel),

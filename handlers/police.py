@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from db.models import Report
-from db.outbox import Message
+from db.outbox import POLICE_CHAT, Message
 
-POLICE = "police"  # the outbox channel and recipient of the police chat
+POLICE = POLICE_CHAT  # the outbox channel and recipient of the police chat
 CARD, NOTE, ALBUM = "report_card", "police_note", "evidence_album"
 # The police chat is paced (about 20 messages a minute): a new urgent card, and the reminders
 # of an unclaimed urgent one, go before everything else waiting; other police messages go

@@ -18,11 +18,13 @@ from sqlmodel import SQLModel, select
 from bot import key_cli
 from bot import settings as settings_module
 from bot.settings import SettingsError
-from db import rekey, sealing
+from content import load
+from db import officers, outbox, rekey, sealing
 from db import secrets as app_secrets
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import AppSecret, Evidence, Report, Resident
+from handlers import triage
 from handlers.dispatcher import Dispatcher
 from tests.chat import Chat
 from tests.conftest import TEST_DATA_KEYS
@@ -344,3 +346,25 @@ def test_a_reseal_while_the_bot_runs_never_undoes_an_erasure(
         assert report.reporter is None and report.reporter_tag is None
     rekey.reseal(db.connection)  # and everything else, unhindered
     assert "test1" not in {k for k, n in rekey.status(db.connection).items() if n}
+
+
+def test_a_delivered_message_does_not_tie_its_recipient_to_a_report(
+    dispatcher: Dispatcher, db: Database, clock
+) -> None:
+    _file_report(dispatcher)
+    with db.transaction() as session:
+        officer = officers.add(session, "Cán bộ", "officer", None)
+        report = session.exec(select(Report)).one()
+        asked = triage.act(
+            session, load(), officer, report, triage.ASK, clock(), "Số tài khoản nào?"
+        )
+        for message in asked.effects:
+            outbox.enqueue(session, message, clock())
+    with db.engine.connect() as conn:
+        linked = "SELECT id FROM outbox WHERE recipient = :u AND report_id IS NOT NULL"
+        waiting = [r[0] for r in conn.execute(sa.text(linked), {"u": USER})]
+    assert waiting  # while it waits, the sender needs the report (deadlines, the card's warning)
+    with db.transaction() as session:
+        outbox.mark_sent(session, waiting, clock())
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text(linked), {"u": USER}).all() == []
