@@ -656,34 +656,52 @@ def _identifiers(session: Session, period: Period) -> Identifiers:
     by_kind = _ranked({kind: int(n) for kind, n in confirmed_rows})
 
     facts = _facts(period.end, _in_period(period))
-    # Police confirmation as it stood at the period's end: the last event before it.
-    last_word = (
-        select(IDENTIFIER_EVENT.c.identifier_id, func.max(IDENTIFIER_EVENT.c.id).label("event_id"))
-        .where(IDENTIFIER_EVENT.c.at < period.end)
-        .group_by(IDENTIFIER_EVENT.c.identifier_id)
-        .subquery()
-    )
-    word = IDENTIFIER_EVENT.alias()
     reporters = func.count(func.distinct(facts.c.reporter_tag))
-    ranked = session.execute(
+    named = func.count(func.distinct(facts.c.id))
+    counts = (
         select(
+            IDENTIFIER.c.id,
             IDENTIFIER.c.kind,
             IDENTIFIER.c.display,
-            reporters,
-            func.count(func.distinct(facts.c.id)),
-            func.max(case((word.c.action == "confirm", 1), else_=0)),
+            reporters.label("reporters"),
+            named.label("reports"),
+            func.row_number()
+            .over(
+                partition_by=IDENTIFIER.c.kind,
+                order_by=(reporters.desc(), named.desc(), IDENTIFIER.c.display),
+            )
+            .label("place"),
         )
         .select_from(IDENTIFIER)
         .join(REPORT_IDENTIFIER, REPORT_IDENTIFIER.c.identifier_id == IDENTIFIER.c.id)
         .join(facts, facts.c.id == REPORT_IDENTIFIER.c.report_id)
-        .outerjoin(last_word, last_word.c.identifier_id == IDENTIFIER.c.id)
-        .outerjoin(word, word.c.id == last_word.c.event_id)
         .where(~facts.c.status.in_(NOT_COUNTED))
         .group_by(IDENTIFIER.c.id, IDENTIFIER.c.kind, IDENTIFIER.c.display)
         .having(reporters > 0)
-        .order_by(
-            reporters.desc(), func.count(func.distinct(facts.c.id)).desc(), IDENTIFIER.c.display
+        .subquery()
+    )
+    # Police confirmation as it stood at the period's end (the last word before it), looked
+    # up for the few listed only.
+    last_word = (
+        select(IDENTIFIER_EVENT.c.action)
+        .where(
+            IDENTIFIER_EVENT.c.identifier_id == counts.c.id,
+            IDENTIFIER_EVENT.c.at < period.end,
         )
+        .order_by(IDENTIFIER_EVENT.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    ranked = session.execute(
+        select(
+            counts.c.kind,
+            counts.c.display,
+            counts.c.reporters,
+            counts.c.reports,
+            func.coalesce(last_word, "") == "confirm",
+        )
+        .where(counts.c.place <= TOP_IDENTIFIERS)
+        .order_by(counts.c.reporters.desc(), counts.c.reports.desc(), counts.c.display)
     ).all()
     top: dict[str, list[TopIdentifier]] = {}
     for kind, display, n_reporters, n_reports, confirmed in ranked:
