@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
-from db import reports, units
+from db import accounts, outbox, reports, units
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Area, Officer, Report
+from handlers import triage
 
 
 def add_arguments(commands: argparse._SubParsersAction) -> None:
@@ -74,6 +75,12 @@ def run(args: argparse.Namespace, db: Database) -> int:
                     raise units.UnitError("Không có cán bộ hoặc đơn vị này.")
                 officer.unit_id = args.unit
                 session.add(officer)
+                # As in the console: what they held goes back to the old unit's queue, and
+                # their sessions end (their pages showed the old unit's reports).
+                actor = reports.Actor("canhgiac unit officer")
+                for message in triage.release(session, officer, actor, now):
+                    outbox.enqueue(session, message, now)
+                accounts.end_sessions(session, officer.id or 0, now)
                 print(f"officer #{officer.id} now in unit #{args.unit}")
             else:
                 _list(session)

@@ -260,6 +260,13 @@ def search_words(account: str) -> str:
     return LONG_NUMBER.sub("#", fold(account))
 
 
+def was_transferred(session: Session, report: Report) -> bool:
+    found = select(ReportEvent.id).where(
+        ReportEvent.report_id == report.id, ReportEvent.action == "transfer"
+    )
+    return session.exec(found.limit(1)).first() is not None
+
+
 def is_reporter(report: Report, owner: str) -> bool:
     """Whether the account "channel:user_id" filed this report (its keyed tag matches)."""
     return report.reporter_tag is not None and report.reporter_tag in sealing.reporter_tags(owner)

@@ -115,7 +115,10 @@ def route(session: Session, area: str | None) -> int | None:
 
 def scope(session: Session, officer: Officer) -> Scope:
     own = session.get(Unit, officer.unit_id or DEFAULT)
-    if own is None or own.kind == PROVINCE:
+    if own is None:  # a unit that is gone: nothing, unless the deployment has no units at all
+        anyone = session.exec(select(Unit.id)).first()
+        return EVERYWHERE if anyone is None else Scope(frozenset({officer.unit_id or DEFAULT}))
+    if own.kind == PROVINCE:
         return EVERYWHERE
     if session.exec(select(func.count()).select_from(Unit)).one() <= 1:
         return EVERYWHERE
@@ -128,7 +131,7 @@ def concerned(session: Session, officer: Officer, report: Report) -> bool:
     at once)."""
     own = session.get(Unit, officer.unit_id or DEFAULT)
     if own is None:
-        return True
+        return session.exec(select(Unit.id)).first() is None
     if (report.unit_id or DEFAULT) == own.id:
         return True
     return own.kind == PROVINCE and report.urgent

@@ -142,9 +142,9 @@ def may_write(officer: Officer | None) -> bool:
     return officer is not None and officer.active and officer.role in officers.BROADCAST_ROLES
 
 
-def may_cancel(officer: Officer | None, broadcast: Broadcast) -> bool:
-    """The author, or a lead."""
-    return officers.may_lead(officer) or (
+def may_cancel(session: Session, officer: Officer | None, broadcast: Broadcast) -> bool:
+    """The author, or a lead who may decide it (of the sending unit, or the province's)."""
+    return may_decide(session, officer, broadcast) or (
         may_write(officer) and officer is not None and officer.id == broadcast.author_id
     )
 

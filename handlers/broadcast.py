@@ -346,7 +346,8 @@ def status(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
         lines = [alerts.describe(ctx.content, ctx.session, found), progress_bar(counted)]
         buttons = (
             rows(nav(ctx.content.raw("broadcast.cancel"), f"/huybantin {found.id}"))
-            if alerts.may_cancel(officer, found) and found.status in broadcasts.CANCELLABLE
+            if alerts.may_cancel(ctx.session, officer, found)
+            and found.status in broadcasts.CANCELLABLE
             else ()
         )
         return state, [Reply("\n".join(lines), buttons)]
@@ -372,7 +373,7 @@ def cancel(ctx: Context, state: State, msg: Incoming, arg: str) -> Outcome:
     found = broadcasts.find(ctx.session, arg)
     if found is None:
         return state, [Reply(ctx.content.text("broadcast.not_found", id=arg.strip() or "?"))]
-    if not alerts.may_cancel(officer, found):
+    if not alerts.may_cancel(ctx.session, officer, found):
         return state, [Reply(ctx.content.text("broadcast.cancel_not_yours"))]
     assert officer is not None
     try:

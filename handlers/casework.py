@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from content import Content
-from db import conversations, identifiers, officers, reports
+from db import conversations, identifiers, officers, reports, units
 from db.models import Identifier, Officer, Report
 from db.outbox import Message
 from handlers import report_view, triage
@@ -115,7 +115,10 @@ def note(ctx: Context, state: State, answer: Answer) -> Outcome:
     if action == triage.DUPLICATE:
         original_code = parse_receipt_code(text)
         original = reports.by_code(ctx.session, original_code) if original_code else None
-        if original is None or original.id == report.id:
+        seen = officer is not None and units.scope(ctx.session, officer).sees(
+            original.unit_id if original else None
+        )
+        if original is None or original.id == report.id or not seen:  # another unit's: absent
             return stay(ctx, state, FLOW, ctx.content.text("casework.dup_invalid"))
         text = ctx.content.text("casework.dup_note", code=original.receipt_code)
     elif substance(text) < MIN_NOTE:

@@ -58,7 +58,10 @@ def area(ctx: Context, state: State, answer: Answer) -> Outcome:
 def _route(ctx: Context, report: Report, place: units.Place) -> str | None:
     """A report still waiting untouched in the province's queue goes to the area's unit; one
     an officer already took stays where it is (they pass it on themselves)."""
+    report.area = report.area or place.code
     if report.status != reports.NEW or report.claimed_by is not None:
+        return None
+    if reports.was_transferred(ctx.session, report):  # an officer already chose its unit
         return None
     if (report.unit_id or units.DEFAULT) == place.unit_id:
         return None

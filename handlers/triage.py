@@ -109,6 +109,7 @@ def act(
     """Do one card action for an officer, if their role and the report's status allow it
     now. Actions that need words (a question, a reason) must be given `note`; confirming,
     the one identifier it confirms."""
+    _lock(session, report)
     why_not = refusal(session, content, officer, report, action)
     if why_not:
         return Outcome(why_not, refused=True)
@@ -149,6 +150,7 @@ def assign(
     if not officers.may_lead(lead):
         return Outcome(content.text("police.leads_only_assign"), refused=True)
     assert lead is not None
+    _lock(session, report)
     if not units.scope(session, lead).sees(report.unit_id):
         return Outcome(content.text("police.not_officer"), refused=True)
     if not officers.may_triage(officer) or not units.scope(session, officer).sees(report.unit_id):
@@ -188,6 +190,7 @@ def transfer(
     nothing changes for them. Only an officer who sees the report may."""
     if officer is None or not officers.may_triage(officer):
         return Outcome(content.text("police.not_officer"), refused=True)
+    _lock(session, report)
     if not units.scope(session, officer).sees(report.unit_id):
         return Outcome(content.text("police.not_officer"), refused=True)
     if report.status not in reports.OPEN:
@@ -347,6 +350,13 @@ def _to_reporter(session: Session, content: Content, report: Report, reply: Repl
         return []
     channel, user_id = report.reporter.split(":", 1)
     return [Message(channel, user_id, "reply", reply.to_dict(), report.id)]
+
+
+def _lock(session: Session, report: Report) -> None:
+    """The report as it is now, held until this transaction ends (PostgreSQL): a claim and a
+    transfer, or two presses, decide one after the other, each seeing the other's result."""
+    if report.id is not None and session.get_bind().dialect.name != "sqlite":
+        session.refresh(report, with_for_update=True)
 
 
 def _actor(officer: Officer) -> reports.Actor:

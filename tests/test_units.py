@@ -392,3 +392,42 @@ def test_officers_commands_in_the_chat_keep_to_their_unit(
             session.exec(select(Report).where(Report.receipt_code == north)).one().claimed_by
             is None
         )
+
+
+def test_after_review_no_way_around_the_units(
+    dispatcher: Dispatcher, db: Database, site: Site, province: dict[str, int]
+) -> None:
+    south = _report(_resident(dispatcher, "r-nam", "nam gia nghia"))
+    north = _report(_resident(dispatcher, "r-bac", "bac gia nghia"))
+    # An officer whose unit is gone sees nothing, not everything.
+    lost, _ = _officer_of(site, 999)
+    assert lost.get(f"/reports/{north}").status_code == 404
+    assert south not in lost.get("/reports").text
+    # Another unit's code is no "duplicate of": as absent as a code that does not exist.
+    nam, _ = _officer_of(site, province[NAM])
+    nam.post(f"/reports/{south}/act", {"action": "claim"})
+    said = nam.post(f"/reports/{south}/act", {"action": "dup", "note": north})
+    assert "mã" in nam.get(said.headers["location"]).text.lower()
+    with db.transaction() as session:
+        assert (
+            session.exec(select(Report).where(Report.receipt_code == south)).one().status != "trung"
+        )
+
+
+def test_a_late_answer_about_home_does_not_undo_an_officers_transfer(
+    dispatcher: Dispatcher, db: Database, site: Site, province: dict[str, int]
+) -> None:
+    chat = _resident(dispatcher, "r-late", None)
+    code = _report(chat)  # at the province, the area question open
+    top, _ = _officer_of(site, units.DEFAULT)
+    moved = top.post(
+        f"/reports/{code}/transfer", {"unit": str(province[BAC]), "note": "Ở Bắc Gia Nghĩa"}
+    )
+    assert moved.status_code == 303 and _unit_of(db, code) == province[BAC]
+    chat.send("nam gia nghia")  # the resident answers later, differently
+    assert _unit_of(db, code) == province[BAC]
+    with db.transaction() as session:
+        assert (
+            session.exec(select(Report).where(Report.receipt_code == code)).one().area
+            == "nam-gia-nghia"
+        )

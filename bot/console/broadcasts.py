@@ -145,7 +145,8 @@ def _details(
         immediate=_immediate(page, broadcast),
         may_decide=alerts.may_decide(page.session, me, broadcast)
         and broadcast.status == broadcasts.PENDING_APPROVAL,
-        may_cancel=alerts.may_cancel(me, broadcast) and broadcast.status in broadcasts.CANCELLABLE,
+        may_cancel=alerts.may_cancel(page.session, me, broadcast)
+        and broadcast.status in broadcasts.CANCELLABLE,
         reason=reason,
         problem=problem,
         max_reason=casework.MAX_NOTE,
@@ -439,7 +440,7 @@ def _cancel(console: Console, page: Page, broadcast_id: int) -> Response:
     if found.status == broadcasts.DRAFT:
         broadcasts.discard_draft(page.session, broadcast_id)
         return console.back(page, "/broadcasts", "Đã bỏ bản nháp.")
-    if not alerts.may_cancel(page.officer, found):
+    if not alerts.may_cancel(page.session, page.officer, found):
         return console.back(page, here, content.text("broadcast.cancel_not_yours"))
     try:
         broadcasts.cancel(page.session, found, page.officer.name, page.now)

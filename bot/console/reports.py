@@ -179,7 +179,7 @@ def _act(console: Console, page: Page, code: str) -> Response:
     if action == triage.DUPLICATE:  # the words are the other report's code, as on the card
         original_code = parse_receipt_code(note or "")
         original = reports.by_code(page.session, original_code) if original_code else None
-        if original is None or original.id == report.id:
+        if original is None or original.id == report.id or not _scope(page).sees(original.unit_id):
             return console.back(page, here, console.content.text("casework.dup_invalid"))
         note = console.content.text("casework.dup_note", code=original.receipt_code)
     if triage.ACTIONS[action].needs_note:
