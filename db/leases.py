@@ -102,15 +102,16 @@ def _scalar(conn: Connection, function: str, namespace: int, key: int) -> object
 
 
 def behind(
-    conn: Connection, row_ids: Sequence[int], now: datetime, besides: Sequence[int] = ()
+    conn: Connection, row_ids: Sequence[int], now: datetime, due_too: bool = True
 ) -> set[int]:
     """Of these outbox replies, those to a resident who is owed an earlier reply (as urgent
-    or more) that is being sent now or is due, besides `besides`: sent now, they could
-    overtake it. Replies in another worker's hands are what this guards against; a reply
-    put off for a later retry holds nobody back (as in one process)."""
+    or more, not among them) that is being sent now, or with `due_too` is due (another
+    worker may be claiming it this instant): sent now, they could overtake it. A reply put
+    off for a later retry holds nobody back (as in one process)."""
     if not row_ids:
         return set()
     mine, earlier = aliased(Outbox), aliased(Outbox)
+    in_hand = col(earlier.lease_until) > now
     query = select(mine.id).where(
         col(mine.id).in_(row_ids),
         exists().where(
@@ -120,8 +121,8 @@ def behind(
             col(earlier.status) == "pending",  # db.outbox.PENDING (which imports this)
             col(earlier.priority) <= col(mine.priority),
             col(earlier.id) < col(mine.id),
-            col(earlier.id).not_in([*row_ids, *besides]),
-            or_(col(earlier.lease_until) > now, col(earlier.next_attempt_at) <= now),
+            col(earlier.id).not_in(row_ids),
+            or_(in_hand, col(earlier.next_attempt_at) <= now) if due_too else in_hand,
         ),
     )
     return {int(found) for found in conn.execute(query).scalars()}

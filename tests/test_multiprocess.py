@@ -19,12 +19,13 @@ import content
 from bot import settings as settings_module
 from bot.broadcaster import pacer_for
 from bot.channels.telegram import TelegramChannel
-from bot.outbox_sender import RetryLater
+from bot.outbox_sender import OutboxSender, RetryLater
 from bot.wiring import open_database
 from db import outbox, reports
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Outbox
+from db.outbox import Message
 from handlers import police
 from handlers.dispatcher import Dispatcher
 from handlers.types import Limits, Reply
@@ -181,7 +182,7 @@ async def test_one_residents_replies_keep_their_order_across_workers(
             sent_by_a.append(reply.text)
             await send(chat_id, reply, **kwargs)
 
-        a.send_reply = slow_send  # type: ignore[method-assign]
+        a.send_reply = slow_send  # type: ignore[method-assign,assignment]
         await a.handle_json({"update_id": 1, **text_update(resident, "/start")})
         await b.handle_json({"update_id": 2, **text_update(resident, "/trogiup")})
         # B's replies, if nothing holds them back, are out by now.
@@ -214,5 +215,33 @@ def test_the_connection_pool_is_sized_from_settings(
         pool = db.engine.pool
         assert isinstance(pool, QueuePool)
         assert (pool.size(), pool._max_overflow) == (3, 2)
+    finally:
+        db.dispose()
+
+
+def test_the_outbox_sender_leaves_a_reply_behind_one_in_other_hands(database_url: str) -> None:
+    """Another worker is sending a resident's earlier reply (its row is leased): a later reply
+    to the same resident stays where it is until that one is sent, whoever claims it."""
+    postgres_only(database_url)
+    db = Database(database_url)
+    try:
+        now = utcnow()
+
+        def reply(text: str) -> Message:
+            return Message("telegram", "4343", "reply", {"text": text})
+
+        with db.transaction() as session:
+            earlier = outbox.enqueue(session, reply("một"), now, leased_for=timedelta(minutes=1))
+            later = outbox.enqueue(session, reply("hai"), now)
+            other = outbox.enqueue(session, Message("telegram", "99", "reply", {}), now)
+
+        async def never(_row: Outbox) -> None:
+            raise AssertionError("not sent in this test")
+
+        sender = OutboxSender(db, {"telegram": never})
+        assert [r.id for r in sender._claim()] == [other.id]
+        with db.transaction() as session:
+            outbox.mark_sent(session, [earlier.id or 0], utcnow())
+        assert [r.id for r in sender._claim()] == [later.id]
     finally:
         db.dispose()

@@ -5,6 +5,7 @@ and fetching a resident's photo within the size cap."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -17,6 +18,7 @@ from db.engine import Database
 from handlers.dispatcher import Handled
 from handlers.types import Attachment
 
+log = logging.getLogger(__name__)
 # Seconds a turn's replies wait for an earlier turn's, sent by another worker, before they
 # are handed to the outbox sender (well within the replies' own lease, REPLY_LEASE).
 ORDER_PATIENCE = 10.0
@@ -53,14 +55,14 @@ def fail(db: Database, outbox_id: int, reason: str) -> None:
 
 async def handed_over(db: Database, outbox_ids: list[int]) -> bool:
     """Across processes, a resident's replies keep their turns' order: a turn's replies wait
-    while an earlier reply to the same resident is being sent by another worker (or is due
-    and about to be). Within one process the channel's per-chat lock already orders them.
+    while an earlier reply to the same resident is being sent by another worker. Within one
+    process the channel's per-chat lock already orders them.
     After ORDER_PATIENCE (a dead worker's lease runs out slower) they go to the outbox
     sender, which keeps the same order; True then."""
     if not db.shared or not outbox_ids:
         return False
     waited, pause = 0.0, 0.01
-    while await db.run(_behind, db, outbox_ids):
+    while await _behind(db, outbox_ids):
         if waited >= ORDER_PATIENCE:
             later = RetryLater(None, "an earlier reply is still on its way", slow_down=False)
             await asyncio.to_thread(release, db, outbox_ids, later)
@@ -71,9 +73,20 @@ async def handed_over(db: Database, outbox_ids: list[int]) -> bool:
     return False
 
 
-def _behind(db: Database, outbox_ids: list[int]) -> bool:
+async def _behind(db: Database, outbox_ids: list[int]) -> bool:
+    """Whether an earlier reply to the same resident is in another worker's hands. Only a
+    courtesy to order: when the database cannot say (an outage), the replies go as they
+    would in one process rather than fail."""
+    try:
+        return await db.run(_held_back, db, outbox_ids)
+    except Exception:
+        log.warning("could not check the order of a turn's replies; sending them", exc_info=True)
+        return False
+
+
+def _held_back(db: Database, outbox_ids: list[int]) -> bool:
     with db.connection() as conn:
-        return bool(leases.behind(conn, outbox_ids, utcnow()))
+        return bool(leases.behind(conn, outbox_ids, utcnow(), due_too=False))
 
 
 async def send_turn(
