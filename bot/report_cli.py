@@ -4,6 +4,7 @@ figures db/statistics.py counts (the same the console shows)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import content
 from bot.periodic import docx, xlsx
 from bot.periodic.tables import Labels
-from db import statistics
+from db import statistics, units
 from db.clock import to_vietnam, utcnow
 from db.engine import Database
 
@@ -25,6 +26,9 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     periodic.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (included)")
     periodic.add_argument("--format", choices=("docx", "xlsx"), default=None)
     periodic.add_argument("--out", type=Path, required=True, help="the file to write")
+    periodic.add_argument(
+        "--unit", type=int, default=None, help="one unit's reports (default: every unit, summed)"
+    )
 
 
 def period_of(args: argparse.Namespace) -> statistics.Period:
@@ -60,6 +64,14 @@ def run(args: argparse.Namespace, db: Database, unit: str) -> int:
     if kind not in ("docx", "xlsx"):
         print("canhgiac: --format docx or xlsx (or an --out ending so)", file=sys.stderr)
         return 2
+    if args.unit is not None:  # one unit's report, issued in its name
+        with db.transaction() as session:
+            counted = units.get(session, args.unit)
+        if counted is None:
+            print(f"canhgiac: no unit #{args.unit} (see canhgiac unit list)", file=sys.stderr)
+            return 2
+        period = dataclasses.replace(period, units=frozenset({args.unit}))
+        unit = counted.name.upper()
     made = produce(db, period, kind, args.out, unit, to_vietnam(utcnow()).date())
     print(f"{made}: {period.first:%d/%m/%Y}–{period.last:%d/%m/%Y}")
     return 0

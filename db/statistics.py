@@ -67,6 +67,7 @@ from db.models import (
     Delivery,
     Identifier,
     IdentifierEvent,
+    Officer,
     QuizRound,
     Report,
     ReportEvent,
@@ -89,6 +90,7 @@ IDENTIFIER_EVENT = _table(IdentifierEvent)
 IDENTIFIER = _table(Identifier)
 REPORT = _table(Report)
 RESIDENT = _table(Resident)
+OFFICER = _table(Officer)
 BROADCAST = _table(Broadcast)
 DELIVERY = _table(Delivery)
 QUIZ_ROUND = _table(QuizRound)
@@ -109,10 +111,12 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True)
 class Period:
-    """Whole days of Vietnam time, ``first`` to ``last`` inclusive."""
+    """Whole days of Vietnam time, ``first`` to ``last`` inclusive; the reports of some units
+    only when ``units`` is given (a unit's report; None: the whole deployment, summed)."""
 
     first: date
     last: date
+    units: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         if self.last < self.first:
@@ -394,7 +398,10 @@ def _changed_since(end: datetime) -> Select[Any]:
 
 
 def _in_period(period: Period) -> ColumnElement[bool]:
-    return and_(REPORT.c.created_at >= period.start, REPORT.c.created_at < period.end)
+    within = and_(REPORT.c.created_at >= period.start, REPORT.c.created_at < period.end)
+    if period.units is None:
+        return within
+    return and_(within, REPORT.c.unit_id.in_(sorted(period.units)))
 
 
 def _median(seconds: ColumnElement[float]) -> ColumnElement[float]:
@@ -643,7 +650,7 @@ def _scam_views(session: Session, period: Period) -> dict[str, int]:
 
 
 def _identifiers(session: Session, period: Period) -> Identifiers:
-    confirmed_rows = session.execute(
+    confirmations = (
         select(IDENTIFIER.c.kind, func.count(func.distinct(IDENTIFIER.c.id)))
         .join(IDENTIFIER_EVENT, IDENTIFIER_EVENT.c.identifier_id == IDENTIFIER.c.id)
         .where(
@@ -652,7 +659,12 @@ def _identifiers(session: Session, period: Period) -> Identifiers:
             IDENTIFIER_EVENT.c.at < period.end,
         )
         .group_by(IDENTIFIER.c.kind)
-    ).all()
+    )
+    if period.units is not None:  # confirmed by the unit's own officers
+        confirmations = confirmations.join(
+            OFFICER, OFFICER.c.id == IDENTIFIER_EVENT.c.officer_id
+        ).where(func.coalesce(OFFICER.c.unit_id, 1).in_(sorted(period.units)))
+    confirmed_rows = session.execute(confirmations).all()
     by_kind = _ranked({kind: int(n) for kind, n in confirmed_rows})
 
     facts = _facts(period.end, _in_period(period))

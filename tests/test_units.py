@@ -431,3 +431,48 @@ def test_a_late_answer_about_home_does_not_undo_an_officers_transfer(
             session.exec(select(Report).where(Report.receipt_code == code)).one().area
             == "nam-gia-nghia"
         )
+
+
+def test_statistics_and_the_periodic_files_count_the_officers_unit(
+    dispatcher: Dispatcher, db: Database, site: Site, clock: Clock, province: dict[str, int],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str,
+) -> None:  # fmt: skip
+    import io
+
+    from openpyxl import load_workbook
+
+    south = _report(_resident(dispatcher, "r-nam", "nam gia nghia"))
+    north = _report(_resident(dispatcher, "r-bac", "bac gia nghia"))
+    month = f"{clock():%Y-%m}"
+
+    def codes_in(browser: Browser, query: str = "") -> set[str]:
+        answer = browser.get(f"/statistics/report.xlsx?period={month}{query}")
+        assert answer.status_code == 200, answer.text[:300]
+        book = load_workbook(io.BytesIO(answer.content))
+        cells = {str(c.value) for sheet in book for row in sheet.iter_rows() for c in row}
+        return {code for code in (south, north) if code in cells}
+
+    nam, _ = _officer_of(site, province[NAM], role="lead")
+    top, _ = _officer_of(site, units.DEFAULT, role="lead")
+    assert codes_in(nam) == {south}
+    assert codes_in(top) == {south, north}
+    assert codes_in(top, f"&unit={province[BAC]}") == {north}
+    assert codes_in(nam, f"&unit={province[BAC]}") == {south}  # a unit's lead stays in it
+    page = top.get(f"/statistics?period={month}&unit={province[BAC]}").text
+    assert BAC.upper() in page
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    out = tmp_path / "nam.xlsx"
+    args = [
+        "report",
+        "periodic",
+        "--period",
+        month,
+        "--unit",
+        str(province[NAM]),
+        "--out",
+        str(out),
+    ]
+    assert cli.main(args) == 0
+    cells = {str(c.value) for sheet in load_workbook(out) for row in sheet.iter_rows() for c in row}
+    assert south in cells and north not in cells

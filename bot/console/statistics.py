@@ -5,6 +5,7 @@ the figures summarise every report of the ward, and the report upward is theirs 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -25,7 +26,7 @@ from bot.periodic.docx import amount
 from bot.periodic.tables import CHARTS, Cell, Labels, Section, by_key, sections
 from bot.periodic.words import Words
 from bot.settings import Settings
-from db import statistics
+from db import statistics, units
 from db.clock import to_vietnam
 from db.statistics import Period, PeriodError
 
@@ -90,9 +91,14 @@ def title_of(period: Period) -> str:
 
 def query_of(period: Period) -> str:
     name = name_of(period)
-    if name:
-        return urlencode({"period": name})
-    return urlencode({"from": period.first.isoformat(), "to": period.last.isoformat()})
+    asked = (
+        {"period": name}
+        if name
+        else {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    )
+    if period.units is not None and len(period.units) == 1:  # the unit it counts, kept
+        asked["unit"] = str(next(iter(period.units)))
+    return urlencode(asked)
 
 
 def chosen(query: Mapping[str, str], today: date) -> Period:
@@ -250,6 +256,7 @@ def _page(console: Console, page: Page) -> Response:
             quick=quick,
         )
 
+    period = _scoped(page, period)
     stats = statistics.compute(page.session, period)
     labels = Labels(console.content)
     found = sections(stats, labels)
@@ -264,6 +271,9 @@ def _page(console: Console, page: Page) -> Response:
         parts=PARTS,
         quick=quick,
         sections=found,
+        counted_unit=_issuer(page, period) if period.units is not None else "",
+        unit_choices=_unit_choices(page),
+        unit_chosen=next(iter(period.units)) if period.units and len(period.units) == 1 else None,
         charts=charts(found, labels.words),
         cell=cell,
         numeric=lambda v: not isinstance(v, str),
@@ -272,9 +282,36 @@ def _page(console: Console, page: Page) -> Response:
 
 def _asked(page: Page) -> Period:
     try:
-        return chosen(page.query, _today(page))
+        return _scoped(page, chosen(page.query, _today(page)))
     except Problem as problem:
         raise guard.Refusal(400, message=str(problem)) from problem
+
+
+def _scoped(page: Page, period: Period) -> Period:
+    """A unit's leads count their unit's reports; the province's, every unit's (summed), or
+    one unit's when they choose it (?unit=)."""
+    scope = units.scope(page.session, page.officer)
+    if scope.units is not None:
+        return dataclasses.replace(period, units=scope.units)
+    raw = page.query.get("unit", "")
+    if raw.isdigit() and len(raw) < 9 and units.get(page.session, int(raw)) is not None:
+        return dataclasses.replace(period, units=frozenset({int(raw)}))
+    return period
+
+
+def _unit_choices(page: Page) -> list[tuple[int, str]]:
+    """The units a province officer may count one by one (none for a unit's own)."""
+    if units.scope(page.session, page.officer).units is not None:
+        return []
+    found = [(u.id or 0, u.name) for u in units.all_units(page.session)]
+    return found if len(found) > 1 else []
+
+
+def _issuer(page: Page, period: Period) -> str:
+    """The issuing body on the files: the one unit counted, else the deployment's."""
+    if period.units is not None and len(period.units) == 1:
+        return units.name_of(page.session, next(iter(period.units))).upper()
+    return unit_name()
 
 
 def unit_name() -> str:
@@ -304,7 +341,7 @@ def _docx(console: Console, page: Page) -> Response:
     labels = Labels(console.content)
     name = filename(period, "docx")
     with tempfile.TemporaryDirectory() as folder:
-        made = docx.write(stats, labels, unit_name(), _today(page), Path(folder) / name)
+        made = docx.write(stats, labels, _issuer(page, period), _today(page), Path(folder) / name)
         data = made.read_bytes()
     return _file(name, data, DOCX)
 
@@ -317,6 +354,6 @@ def _xlsx(console: Console, page: Page) -> Response:
     labels = Labels(console.content)
     name = filename(period, "xlsx")
     with tempfile.TemporaryDirectory() as folder:
-        made = xlsx.write(stats, labels, rows, unit_name(), Path(folder) / name)
+        made = xlsx.write(stats, labels, rows, _issuer(page, period), Path(folder) / name)
         data = made.read_bytes()
     return _file(name, data, XLSX)
