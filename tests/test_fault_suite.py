@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import random
 import sqlite3
 import threading
 import time
@@ -186,10 +187,14 @@ async def test_connections_killed_mid_turn_lose_and_double_nothing(
     stop = threading.Event()
 
     def keep_killing() -> None:
+        # Every few tenths of a second, at random: often enough that turns, polls and sends
+        # are cut mid-way again and again, rarely enough that a turn on a loaded two-core
+        # machine can also finish (a kill every 0.15 s starved slow turns for minutes).
         nonlocal killed
+        pace = random.Random(7)
         while not stop.is_set():
             killed += _terminate_others(killer_db)
-            time.sleep(0.15)
+            time.sleep(pace.uniform(0.2, 0.9))
 
     with _running(bot):
         killing = asyncio.create_task(asyncio.to_thread(keep_killing))
