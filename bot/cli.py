@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="default: a fresh SQLite file; a PostgreSQL URL gets bench data",
     )
+    intake.add_argument(
+        "--workers", type=int, default=1, help="web processes by webhook (PostgreSQL only)"
+    )
     pace = benches.add_parser("broadcast", help="one alert to many, at a rate, and a SIGKILL")
     pace.add_argument("--recipients", type=int, default=10_000)
     pace.add_argument("--rate", type=float, default=1000, help="the platform's limit, msg/s")
@@ -271,7 +274,7 @@ def _bench(args: argparse.Namespace) -> int:
         return report(args.database_url, args.reports, args.runs, args.refill)
     from bench.intake import run
 
-    return run(args.database_url, args.residents, args.rate, args.seconds)
+    return run(args.database_url, args.residents, args.rate, args.seconds, args.workers)
 
 
 if __name__ == "__main__":
