@@ -16,6 +16,8 @@ import db.models  # noqa: F401  (registers the tables)
 from db import sealing
 
 BATCH = 500
+# Photos are up to EVIDENCE_MAX_MB each: a batch of them is held in memory, so a small one.
+BINARY_BATCH = 10
 # Opens one transaction: Database.connection, or a migration's connection as it is.
 Begin = Callable[[], AbstractContextManager[Connection]]
 
@@ -138,7 +140,8 @@ def _batches(begin: Begin, place: SealedColumn) -> Iterator[list[tuple[object, o
     key, column = raw.c[place.key], raw.c[place.column]
     last = None
     while True:
-        query = sa.select(key, column).where(column.is_not(None)).order_by(key).limit(BATCH)
+        size = BINARY_BATCH if place.binary else BATCH
+        query = sa.select(key, column).where(column.is_not(None)).order_by(key).limit(size)
         if last is not None:
             query = query.where(key > last)
         with begin() as conn:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from db import reports, residents, units
 from db.models import Report
-from db.outbox import Message
-from handlers import areas, notify, police
+from handlers import areas
 from handlers.flow import Answer, Flow, enter, finish
 from handlers.menu import menu_reply
 from handlers.types import Context, Outcome, Reply, State
@@ -65,34 +64,12 @@ def _route(ctx: Context, report: Report, place: units.Place) -> str | None:
         return None
     if (report.unit_id or units.DEFAULT) == place.unit_id:
         return None
-    source = units.name_of(ctx.session, report.unit_id)
-    target = units.transfer(ctx.session, report, place.unit_id)
-    note = ctx.content.text(
-        "police.transfer_note",
-        source=source,
-        target=target.name,
-        reason=ctx.content.text("home.reason"),
+    from handlers import triage  # the report flow, which triage reads, starts this one
+
+    actor = reports.Actor(ctx.content.text("home.actor"))
+    reason = ctx.content.text("home.reason")
+    target, effects = triage.move(
+        ctx.session, ctx.content, report, place.unit_id, actor, reason, ctx.now
     )
-    reports.record(
-        ctx.session,
-        report,
-        reports.Actor(ctx.content.text("home.actor")),
-        "transfer",
-        ctx.now,
-        note,
-    )
-    ctx.effects.extend(_tell_unit(ctx, report))
+    ctx.effects.extend(effects)
     return target.name
-
-
-def _tell_unit(ctx: Context, report: Report) -> list[Message]:
-    from handlers.report import type_label  # the report flow starts this one
-
-    kind = type_label(ctx.content, report.scam_type)
-    said = Reply(ctx.content.text("police.new_report_notice", code=report.receipt_code, type=kind))
-    title = ctx.content.text("police.push_transferred", code=report.receipt_code)
-    heard = notify.about_report(title, report, said)
-    return [
-        police.card(report),
-        *notify.to_all(ctx.session, notify.triage_officers(ctx.session, report), heard),
-    ]

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from content import Content
 from db import identifiers, officers, reports, units
-from db.models import Officer, Report
+from db.models import Officer, Report, Unit
 from db.outbox import Message
 from handlers import notify, police
 from handlers.flow import nav, rows
@@ -197,15 +197,39 @@ def transfer(
         status = content.text(f"status.{report.status}")
         return Outcome(content.text("police.transfer_closed", status=status), refused=True)
     assert report.id is not None
-    source = units.name_of(session, report.unit_id)
     try:
-        target = units.transfer(session, report, unit_id)
+        target, effects = move(session, content, report, unit_id, _actor(officer), reason, now)
     except units.UnitError:
         same = (report.unit_id or units.DEFAULT) == unit_id
         key = "police.transfer_same" if same else "police.transfer_unknown"
-        return Outcome(content.text(key, unit=source), refused=True)
+        said = content.text(key, unit=units.name_of(session, report.unit_id))
+        return Outcome(said, refused=True)
+    told = Reply(
+        content.text("police.reporter_transferred", code=report.receipt_code, unit=target.name)
+    )
+    effects += _to_reporter(session, content, report, told)
+    return Outcome(
+        content.text("police.transferred", code=report.receipt_code, unit=target.name),
+        effects=effects,
+    )
+
+
+def move(
+    session: Session,
+    content: Content,
+    report: Report,
+    unit_id: int,
+    actor: reports.Actor,
+    reason: str,
+    now: datetime,
+) -> tuple[Unit, list[Message]]:
+    """The report handed to another unit, whoever decided it (an officer, or the reporter
+    naming where they live): recorded, the card redrawn, the other unit's officers told.
+    Raises units.UnitError for no such unit or the same one."""
+    source = units.name_of(session, report.unit_id)
+    target = units.transfer(session, report, unit_id)
     note = content.text("police.transfer_note", source=source, target=target.name, reason=reason)
-    reports.record(session, report, _actor(officer), "transfer", now, note)
+    reports.record(session, report, actor, "transfer", now, note)
     report.updated_at = now
     said = Reply(
         content.text(
@@ -219,15 +243,10 @@ def transfer(
     )
     title = content.text("police.push_transferred", code=report.receipt_code)
     heard = notify.about_report(title, report, said)
-    told = Reply(
-        content.text("police.reporter_transferred", code=report.receipt_code, unit=target.name)
-    )
-    effects = [police.card(report), *_to_reporter(session, content, report, told)]
-    effects += notify.to_all(session, notify.triage_officers(session, report), heard)
-    return Outcome(
-        content.text("police.transferred", code=report.receipt_code, unit=target.name),
-        effects=effects,
-    )
+    return target, [
+        police.card(report),
+        *notify.to_all(session, notify.triage_officers(session, report), heard),
+    ]
 
 
 def escalate(
