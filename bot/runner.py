@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.web import create_app
 from bot.webpush import WebPushChannel
 from bot.wiring import build_dispatcher, open_database
+from db import units
 from db.engine import Database
 from handlers import police
 from handlers.dispatcher import Dispatcher
@@ -228,9 +229,18 @@ class Channels:
 
     def transports(self) -> dict[str, Transport]:
         found: dict[str, Transport] = {n: c.send_outbox for n, c in self.running.items()}
-        if self.telegram and self.settings.police_chat_id:  # without one, cards wait
+        if self.telegram and self._police_groups():  # without any, cards wait
             found[police.POLICE] = self.telegram.send_outbox
         return found
+
+    def _police_groups(self) -> bool:
+        """Whether tip cards have a Telegram group to go to: the deployment's, or a unit's
+        own (`canhgiac unit set ID --telegram-chat`; a worker started before the first one
+        was set takes it on restart)."""
+        if self.settings.police_chat_id:
+            return True
+        with self.parts.db.transaction() as session:
+            return any(u.telegram_chat_id for u in units.all_units(session))
 
     def bulk(self) -> dict[str, BulkSend]:
         return {name: channel.send_broadcast for name, channel in self.running.items()}

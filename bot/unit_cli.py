@@ -32,6 +32,11 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     change.add_argument("--ack-hours", type=float)
     change.add_argument("--urgent-ack-minutes", type=float)
     change.add_argument("--resolve-days", type=int)
+    change.add_argument(
+        "--telegram-chat",
+        help="the unit's own Telegram police group id (e.g. -1001234567890); 'none' to share "
+        "POLICE_CHAT_ID's group again",
+    )
     load = actions.add_parser("import", help="load areas from a CSV: code,name,unit")
     load.add_argument("file", type=Path)
     member = actions.add_parser("officer", help="move an officer to a unit")
@@ -61,6 +66,8 @@ def run(args: argparse.Namespace, db: Database) -> int:
                     urgent_ack_minutes=args.urgent_ack_minutes,
                     resolve_days=args.resolve_days,
                 )
+                if args.telegram_chat is not None:
+                    units.set_group(session, found, _chat_id(args.telegram_chat))
                 print(f"unit #{found.id}: {found.name} ({found.kind})")
             elif args.action == "import":
                 try:
@@ -90,6 +97,15 @@ def run(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+def _chat_id(typed: str) -> int | None:
+    if typed.strip().lower() in ("none", ""):
+        return None
+    try:
+        return int(typed)
+    except ValueError:
+        raise units.UnitError("Mã nhóm Telegram phải là số, ví dụ -1001234567890.") from None
+
+
 def _list(session: Session) -> None:
     areas = dict(session.exec(select(Area.unit_id, func.count()).group_by(col(Area.unit_id))).all())
     people = dict(
@@ -111,4 +127,5 @@ def _list(session: Session) -> None:
         print(
             f"#{unit.id}\t{unit.name}\t{unit.kind}\tareas {areas.get(unit.id, 0)}\t"
             f"officers {people.get(unit.id, 0)}\topen reports {open_reports.get(unit.id, 0)}"
+            + (f"\ttelegram group {unit.telegram_chat_id}" if unit.telegram_chat_id else "")
         )

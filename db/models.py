@@ -105,6 +105,8 @@ class Report(SQLModel, table=True):
     resolve_due_at: datetime | None = None
     # The tip card in the police chat, edited in place as the report moves.
     card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # The Telegram group that card is in (its unit's, or POLICE_CHAT_ID's when None).
+    card_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     claimed_by: int | None = Field(default=None, foreign_key="officer.id")
     # The police unit that handles it (db/units.py): the unit of the reporter's area, else the
     # province's; an officer may transfer it.
@@ -158,6 +160,8 @@ class Unit(SQLModel, table=True):
     ack_hours: float | None = None
     urgent_ack_minutes: float | None = None
     resolve_days: int | None = None
+    # Its own Telegram police group for tip cards and the digest (else POLICE_CHAT_ID's).
+    telegram_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -137,6 +137,51 @@ def concerned(session: Session, officer: Officer, report: Report) -> bool:
     return own.kind == PROVINCE and report.urgent
 
 
+# --- Telegram police groups: a unit's own, or the deployment's (POLICE_CHAT_ID) -----------
+
+
+def group_of(session: Session, unit_id: int | None) -> int | None:
+    """The unit's own Telegram group; None: the deployment's group serves it."""
+    unit = session.get(Unit, unit_id or DEFAULT)
+    return unit.telegram_chat_id if unit else None
+
+
+def is_police_group(session: Session, chat_id: int) -> bool:
+    found = select(Unit.id).where(col(Unit.telegram_chat_id) == chat_id)
+    return session.exec(found).first() is not None
+
+
+@dataclass(frozen=True)
+class Group:
+    """One Telegram police group and the reports it hears about: its units', or, with the
+    province's unit among them, all. `unit_id` names one of its units (None: the
+    deployment's group, POLICE_CHAT_ID)."""
+
+    unit_id: int | None
+    scope: Scope
+    names: tuple[str, ...]
+
+
+def groups(session: Session) -> list[Group]:
+    """Every police group in use, each once: the units sharing a chat id are one group, and
+    the units with none share the deployment's."""
+    by_chat: dict[int | None, list[Unit]] = {}
+    for unit in all_units(session):
+        by_chat.setdefault(unit.telegram_chat_id, []).append(unit)
+    found = []
+    for chat, members in by_chat.items():
+        ids = frozenset(u.id or DEFAULT for u in members)
+        everything = any(u.kind == PROVINCE for u in members) or len(by_chat) == 1
+        found.append(
+            Group(
+                None if chat is None else members[0].id,
+                EVERYWHERE if everything else Scope(ids),
+                tuple(u.name for u in members),
+            )
+        )
+    return found or [Group(None, EVERYWHERE, ())]
+
+
 def name_of(session: Session, unit_id: int | None) -> str:
     unit = session.get(Unit, unit_id or DEFAULT)
     return unit.name if unit else ""
@@ -174,6 +219,16 @@ def update(session: Session, unit: Unit, **changes: object) -> Unit:
             if other is not None and other.id != unit.id:
                 raise UnitError("Đã có một đơn vị cấp tỉnh.")
         setattr(unit, key, value)
+    session.add(unit)
+    return unit
+
+
+def set_group(session: Session, unit: Unit, chat_id: int | None) -> Unit:
+    """Give the unit its own Telegram police group (a group's id is negative), or None to
+    share the deployment's again."""
+    if chat_id is not None and chat_id >= 0:
+        raise UnitError("Mã nhóm Telegram phải là số âm, ví dụ -1001234567890.")
+    unit.telegram_chat_id = chat_id
     session.add(unit)
     return unit
 

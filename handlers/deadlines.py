@@ -5,13 +5,14 @@ the same transaction as its messages, so it happens once however many processes 
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from content import Content
-from db import jobs, officers, reports
+from db import jobs, officers, queue, reports, units
 from db.clock import to_vietnam
 from db.models import Report
 from db.outbox import Message
@@ -70,7 +71,10 @@ def _urgent_reminders(session: Session, content: Content, now: datetime) -> list
                 type=type_label(content, report.scam_type),
                 minutes=mark * int(RENOTIFY_EVERY.total_seconds() // 60),
             )
-            effects.append(police.note(text, report, urgent=True))
+            effects += [
+                police.note(text, report, urgent=True),
+                *police.to_province(session, report, text),
+            ]
             title = content.text("police.push_urgent", code=report.receipt_code)
             notice = notify.about_report(
                 title, report, Reply(text), urgent=True, in_police_chat=True
@@ -95,17 +99,29 @@ def _escalations(session: Session, content: Content, now: datetime) -> list[Mess
 
 
 def _digest(session: Session, content: Content, now: datetime, digest_at: time) -> list[Message]:
-    """Once a day from `digest_at` (Vietnam time): new in 24 hours, unclaimed, overdue. A
-    process that was down at that moment sends it when it comes back."""
+    """Once a day from `digest_at` (Vietnam time), in each police group, for the reports of
+    its units: new in 24 hours, unclaimed, overdue. A process that was down at that moment
+    sends it when it comes back."""
     local = to_vietnam(now)
     if local.time() < digest_at or not jobs.take(session, f"digest:{local.date()}", now):
         return []
+    found = units.groups(session)
+    return [
+        police.note(_digest_text(session, content, now, group, len(found) > 1), group=group.unit_id)
+        for group in found
+    ]
+
+
+def _digest_text(
+    session: Session, content: Content, now: datetime, group: units.Group, named: bool
+) -> str:
+    mine = queue.in_scope(group.scope)
     new = session.exec(
-        select(Report.receipt_code).where(col(Report.created_at) >= now - timedelta(days=1))
+        select(Report.receipt_code).where(col(Report.created_at) >= now - timedelta(days=1), *mine)
     ).all()
     unclaimed = session.exec(
         select(Report.receipt_code)
-        .where(Report.status == reports.NEW)
+        .where(Report.status == reports.NEW, *mine)
         .order_by(col(Report.urgent).desc(), col(Report.created_at))
     ).all()
     overdue = session.exec(
@@ -114,24 +130,27 @@ def _digest(session: Session, content: Content, now: datetime, digest_at: time) 
             or_(
                 (col(Report.status) == reports.NEW) & (col(Report.ack_due_at) < now),
                 col(Report.status).in_(reports.OPEN) & (col(Report.resolve_due_at) < now),
-            )
+            ),
+            *mine,
         )
         .order_by(col(Report.created_at))
     ).all()
     lines = [
         content.text(
             "police.digest",
-            day=local.strftime("%d/%m/%Y"),
+            day=to_vietnam(now).strftime("%d/%m/%Y"),
             new=len(new),
             unclaimed=len(unclaimed),
             overdue=len(overdue),
         )
     ]
+    if named and group.scope.units is not None:  # several groups: say whose this one is
+        lines.append(content.text("police.digest_unit", unit=html.escape(", ".join(group.names))))
     for key, codes in (("police.digest_unclaimed", unclaimed), ("police.digest_overdue", overdue)):
         if codes:
             shown = ", ".join(codes[:DIGEST_CODES]) + ("…" if len(codes) > DIGEST_CODES else "")
             lines.append(content.text("police.digest_codes", label=content.text(key), codes=shown))
-    return [police.note("\n".join(lines))]
+    return "\n".join(lines)
 
 
 def report_period(due_on: date) -> tuple[date, date]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
+
+from db import units
 from db.models import Report
 from db.outbox import POLICE_CHAT, Message
 
@@ -23,9 +26,26 @@ def card(report: Report) -> Message:
     return _row(CARD, {"report_id": report.id}, report, URGENT if first else ROUTINE, True)
 
 
-def note(text: str, report: Report | None = None, urgent: bool = False) -> Message:
-    """A message in the police chat; under its report's card when there is one."""
-    return _row(NOTE, {"text": text}, report, URGENT if urgent else ROUTINE)
+def note(
+    text: str, report: Report | None = None, urgent: bool = False, group: int | None = None
+) -> Message:
+    """A message in the police chat; under its report's card when there is one. `group`:
+    in the Telegram group of that unit instead (db/units.py: its own, else the deployment's)."""
+    payload: dict[str, Any] = {"text": text}
+    if group is not None:
+        payload["unit_id"] = group
+    return _row(NOTE, payload, report, URGENT if urgent else ROUTINE)
+
+
+def to_province(session: Session, report: Report, text: str) -> list[Message]:
+    """An urgent report's news in the province's group too (trafficking reaches the province
+    at once), unless that is the group its card is in already."""
+    top = units.province(session)
+    if not report.urgent or top is None or top.id is None:
+        return []
+    if units.group_of(session, report.unit_id) == top.telegram_chat_id:
+        return []
+    return [note(text, report, urgent=True, group=top.id)]
 
 
 def album(report: Report, evidence_ids: list[int] | None = None) -> Message:

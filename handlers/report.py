@@ -9,6 +9,7 @@ data notice they agree to is one line (the whole notice one tap away)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -968,7 +969,17 @@ def _announce(ctx: Context, report: Report) -> list[Message]:
     title = ctx.content.text(key, code=report.receipt_code)
     heard = notify.about_report(title, report, said, in_police_chat=True)
     officers = notify.triage_officers(ctx.session, report)
-    return [police.card(report), *notify.to_all(ctx.session, officers, heard)]
+    elsewhere = ctx.content.text(
+        "police.urgent_elsewhere",
+        code=report.receipt_code,
+        type=type_label(ctx.content, report.scam_type),
+        unit=html.escape(units.name_of(ctx.session, report.unit_id)),
+    )
+    return [
+        police.card(report),
+        *police.to_province(ctx.session, report, elsewhere),
+        *notify.to_all(ctx.session, officers, heard),
+    ]
 
 
 def _amend(ctx: Context, draft: ReportDraft) -> None:

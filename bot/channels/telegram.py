@@ -4,14 +4,16 @@ decides: every decision is the conversation core's."""
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
 import warnings
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -36,7 +38,7 @@ from bot.channels.telegram_bulk import BulkSender
 from bot.liveness import Liveness, keep_running
 from bot.outbox_sender import Blocked, Rejected, RetryLater
 from content import Content
-from db import leases, outbox
+from db import leases, outbox, units
 from db.clock import utcnow
 from db.engine import Database
 from db.models import Broadcast, Delivery, Evidence, Outbox, Report
@@ -60,6 +62,28 @@ POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
 ALLOWED_UPDATES = ["message", "callback_query"]
 ALBUM_SIZE = 10  # photos per media group, Telegram's maximum
 CARD_BUSY = 2.0  # seconds before a card another worker is sending is tried again
+
+
+@dataclass(frozen=True)
+class PlacedCard:
+    """A report's card as it is now, where it was posted (chat None: nowhere yet, or the
+    deployment has no group), and the group it belongs in now."""
+
+    reply: Reply
+    message_id: int | None
+    chat: int | None
+    target: int | None
+    moved: str  # what an old card says once the report has gone to another unit's group
+
+
+@dataclass(frozen=True)
+class BesideCard:
+    """Where a police note or album goes, the card it answers there, and its photos."""
+
+    chat: int | None
+    card_id: int | None
+    waiting: bool = False  # for the card, still on its way
+    photos: list[bytes] = field(default_factory=list)
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -198,7 +222,7 @@ class TelegramChannel:
         outbox) and their delivery has started in order behind the chat's earlier replies.
         Raises only if the update must come again (the database is unreachable)."""
         query = update.callback_query
-        if query is not None and self._is_police_chat(query.message):
+        if query is not None and await self._in_police_group(query.message):
             await self._police_press(query)
             return
         if query is not None:
@@ -213,8 +237,17 @@ class TelegramChannel:
             # Queued while the turn lock is held, so a chat's replies keep their turn order.
             self._background(self._deliver_in_order(chat_id, handled, not public_only))
 
-    def _is_police_chat(self, message: Any) -> bool:
-        return bool(self.police_chat_id and message and message.chat.id == self.police_chat_id)
+    async def _in_police_group(self, message: Any) -> bool:
+        """A press on a message in the deployment's police group or a unit's own."""
+        if message is None or message.chat.type == ChatType.PRIVATE:
+            return False
+        if self.police_chat_id and message.chat.id == self.police_chat_id:
+            return True
+        return bool(await self.db.run(self._unit_group, message.chat.id))
+
+    def _unit_group(self, chat_id: int) -> bool:
+        with self.db.transaction() as session:
+            return units.is_police_group(session, chat_id)
 
     async def _police_press(self, query: Any) -> None:
         """A tip-card button: the triage service decides (by the presser's role, now); the
@@ -246,86 +279,135 @@ class TelegramChannel:
             await self._post_or_edit_card(row.report_id)
 
     async def _post_or_edit_card(self, report_id: int) -> None:
-        assert self.police_chat_id is not None
-        reply, message_id = await self.db.run(self._card, report_id)
-        markup = _keyboard(reply)
-        if message_id:
-            try:
-                await self._call(
-                    self.bot.edit_message_text(
-                        reply.text,
-                        chat_id=self.police_chat_id,
-                        message_id=message_id,
-                        parse_mode=ParseMode.HTML,
-                        reply_markup=markup,
-                    )
-                )
-            except Rejected as error:
-                if "not modified" in str(error):
-                    return
-                # Someone deleted the card in the group: post it afresh rather than retry forever.
-                if "not found" not in str(error).lower():
-                    raise
-            else:
+        """Edit the card where it is; post it where its unit's group is when it has none yet,
+        or when the report has moved to a unit with another group (the old card then says
+        where it went, and loses its buttons)."""
+        placed = await self.db.run(self._card, report_id)
+        if placed.target is None:
+            raise Rejected(f"no Telegram police group for report {report_id}'s unit")
+        markup = _keyboard(placed.reply)
+        if placed.message_id and placed.chat == placed.target:
+            if await self._edit_card(placed.target, placed.message_id, placed.reply.text, markup):
                 return
+        elif placed.message_id and placed.chat is not None:
+            # The card stays in the old group as a pointer, without the buttons of a report
+            # that group's unit no longer holds; a group that refuses (gone, bot removed)
+            # must not keep the card from its new one.
+            try:
+                await self._edit_card(placed.chat, placed.message_id, placed.moved, None)
+            except (Rejected, Blocked) as error:
+                log.warning("could not mark report %s's old card as moved: %s", report_id, error)
         posted = await self._call(
             self.bot.send_message(
-                self.police_chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
+                placed.target, placed.reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         )
-        await self.db.record(self._remember_card, report_id, posted.message_id)
+        await self.db.record(self._remember_card, report_id, placed.target, posted.message_id)
+
+    async def _edit_card(
+        self, chat: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> bool:
+        """Whether the card is there (edited, or already showing this); False when someone
+        deleted it in the group."""
+        try:
+            await self._call(
+                self.bot.edit_message_text(
+                    text,
+                    chat_id=chat,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            )
+        except Rejected as error:
+            if "not modified" in str(error):
+                return True
+            # Someone deleted the card in the group: post it afresh rather than retry forever.
+            if "not found" not in str(error).lower():
+                raise
+            return False
+        return True
 
     async def _send_beside_card(self, row: Outbox) -> None:
-        """A note or the evidence album, as replies to the report's card once it is posted."""
-        assert self.police_chat_id is not None
-        card_id, card_pending, photos = await self.db.run(self._card_and_photos, row)
-        if card_id is None and card_pending:
+        """A note or the evidence album, as replies to the report's card once it is posted;
+        a note for another unit's group (an urgent report, for the province) goes there."""
+        near = await self.db.run(self._card_and_photos, row)
+        if near.waiting:
             raise RetryLater(5, "waiting for the tip card to be posted first")
-        beside = ReplyParameters(card_id, allow_sending_without_reply=True) if card_id else None
+        if near.chat is None:
+            raise Rejected(f"no Telegram police group for outbox row {row.id}")
+        beside = (
+            ReplyParameters(near.card_id, allow_sending_without_reply=True)
+            if near.card_id
+            else None
+        )
         if row.kind == police.NOTE:
             reply = Reply(str(row.payload.get("text", "")))
-            await self.send_reply(self.police_chat_id, reply, reply_to=beside)
+            await self.send_reply(near.chat, reply, reply_to=beside)
             return
-        for start in range(0, len(photos), ALBUM_SIZE):
-            chunk = photos[start : start + ALBUM_SIZE]
+        for start in range(0, len(near.photos), ALBUM_SIZE):
+            chunk = near.photos[start : start + ALBUM_SIZE]
             if len(chunk) == 1:  # an album needs two to ten photos: one goes on its own
-                await self._call(
-                    self.bot.send_photo(self.police_chat_id, chunk[0], reply_parameters=beside)
-                )
+                await self._call(self.bot.send_photo(near.chat, chunk[0], reply_parameters=beside))
                 continue
             media = [InputMediaPhoto(data) for data in chunk]
-            await self._call(
-                self.bot.send_media_group(self.police_chat_id, media, reply_parameters=beside)
-            )
+            await self._call(self.bot.send_media_group(near.chat, media, reply_parameters=beside))
 
-    def _card_and_photos(self, row: Outbox) -> tuple[int | None, bool, list[bytes]]:
-        """The card's message id, whether a card is still on its way (then this waits for
-        it; a card that failed for good does not hold its notes back), and the photos."""
+    def _group(self, session: Session, unit_id: int | None) -> int | None:
+        """A unit's Telegram police group: its own, else the deployment's (POLICE_CHAT_ID)."""
+        return units.group_of(session, unit_id) or self.police_chat_id
+
+    def _card_and_photos(self, row: Outbox) -> BesideCard:
+        """Where the message goes and the card it answers; whether a card is still on its way
+        (then this waits for it; a card that failed for good does not hold its notes back);
+        and the photos."""
         with self.db.transaction() as session:
             report = session.get(Report, row.report_id) if row.report_id else None
+            if "unit_id" in row.payload:  # meant for that unit's group, not the card's
+                chat = self._group(session, int(row.payload["unit_id"]))
+                card_chat = report and (report.card_chat_id or self.police_chat_id)
+                card_id = report.card_message_id if report and card_chat == chat else None
+                return BesideCard(chat, card_id)
             if report is None:
-                return None, False, []
-            pending = report.card_message_id is None and outbox.pending(
+                return BesideCard(self.police_chat_id, None)
+            if report.card_message_id is None and outbox.pending(
                 session, police.POLICE, police.CARD, report.id or 0
-            )
+            ):
+                return BesideCard(None, None, waiting=True)
+            if report.card_message_id is not None:
+                chat, card_id = report.card_chat_id or self.police_chat_id, report.card_message_id
+            else:
+                chat, card_id = self._group(session, report.unit_id), None
             if row.kind != police.ALBUM:
-                return report.card_message_id, pending, []
+                return BesideCard(chat, card_id)
             query = select(Evidence.data).where(Evidence.report_id == report.id)
             if "evidence_ids" in row.payload:  # photos the reporter added later
                 query = query.where(col(Evidence.id).in_(row.payload["evidence_ids"]))
             found = session.exec(query.order_by(col(Evidence.id))).all()
-            return report.card_message_id, pending, list(found)
+            return BesideCard(chat, card_id, photos=list(found))
 
-    def _card(self, report_id: int) -> tuple[Reply, int | None]:
+    def _card(self, report_id: int) -> PlacedCard:
         with self.db.transaction() as session:
             report = session.get(Report, report_id)
             assert report is not None
-            return card.card(session, self.content, report), report.card_message_id
+            moved = self.content.text(
+                "police.card_moved",
+                code=report.receipt_code,
+                unit=html.escape(units.name_of(session, report.unit_id)),
+            )
+            return PlacedCard(
+                card.card(session, self.content, report),
+                report.card_message_id,
+                report.card_chat_id or self.police_chat_id,
+                self._group(session, report.unit_id),
+                moved,
+            )
 
-    def _remember_card(self, report_id: int, message_id: int) -> None:
+    def _remember_card(self, report_id: int, chat: int, message_id: int) -> None:
         with self.db.transaction() as session:
             report = session.get(Report, report_id)
             if report is not None:
+                report.card_chat_id = None if chat == self.police_chat_id else chat
                 report.card_message_id = message_id
 
     async def _deliver_in_order(self, chat_id: int, handled: Handled, buttons: bool) -> None:
