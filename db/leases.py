@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, exists, or_, text, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    bindparam,
+    exists,
+    or_,
+    text,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from db.engine import Database
@@ -118,7 +127,8 @@ def _behind_query(due_too: bool) -> Any:
     outbox, adapted column by column) cost more CPU than the rest of a turn's delivery."""
     table = Outbox.__table__  # type: ignore[attr-defined]
     mine, earlier = table.alias("mine"), table.alias("earlier")
-    ids, now = bindparam("ids", expanding=True), bindparam("now", type_=earlier.c.lease_until.type)
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    now = bindparam("now", type_=earlier.c.lease_until.type)
     in_hand = earlier.c.lease_until > now
     return select(mine.c.id).where(
         mine.c.id.in_(ids),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, exists, func, update
+from sqlalchemy import BindParameter, Connection, bindparam, case, delete, exists, func, update
 from sqlmodel import Session, col, select
 
 from db import leases
@@ -103,7 +103,7 @@ def mark_sent(session: Session | Connection, ids: list[int], now: datetime) -> N
 def _sent_statements() -> tuple[Any, Any]:
     table = Outbox.__table__  # type: ignore[attr-defined]
     talks = Conversation.__table__  # type: ignore[attr-defined]
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     sent = (
         update(table)
         .where(table.c.id.in_(ids))
