@@ -306,8 +306,8 @@ class Broadcast(SQLModel, table=True):
     photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     link_url: str | None = Field(default=None, max_length=512)
     link_label: str | None = Field(default=None, max_length=64)
-    # "all", "area:<code>" or "channel:<name>".
-    audience: str = Field(default="all", max_length=48)
+    # "all", "area:<code>", "channel:<name>", "unit:<id>[,<id>…]" (a province: many units).
+    audience: str = Field(default="all", max_length=4096)
     send_at: datetime = Field(default_factory=utcnow)
     status: str = Field(default="cho_duyet", max_length=12, index=True)
     author_id: int | None = Field(default=None, foreign_key="officer.id")

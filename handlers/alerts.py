@@ -55,8 +55,9 @@ def audience_label(content: Content, audience: str, session: Session | None = No
     """The audience in words; with a session, a province's loaded areas and units by name."""
     kind, _, value = audience.partition(":")
     if kind == "unit":
-        name = units.name_of(session, int(value)) if session and value.isdigit() else value
-        return content.text("broadcast.audience_unit", unit=name)
+        ids = [int(part) for part in value.split(",") if part.isdigit()]
+        names = [units.name_of(session, i) for i in ids] if session else [value]
+        return content.text("broadcast.audience_unit", unit=", ".join(names))
     if kind == "area":
         place = units.place(session, value, content.areas) if session else None
         area = content.area(value)

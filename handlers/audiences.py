@@ -31,10 +31,22 @@ def choices(session: Session, content: Content, author: Officer | None) -> list[
     return [*(f"unit:{u}" for u in sorted(own)), *(f"area:{p.code}" for p in mine)]
 
 
+def several_units(unit_ids: list[str]) -> str:
+    """The audience of the residents of several units' areas ('unit:3,5,8')."""
+    picked = sorted({int(u) for u in unit_ids if u.strip().isdigit() and len(u.strip()) < 10})
+    return f"unit:{','.join(str(u) for u in picked)}"
+
+
 def parse(session: Session, content: Content, author: Officer | None, raw: str) -> str:
-    """The audience typed or picked, if this author may choose it; else BroadcastError."""
+    """The audience typed or picked, if this author may choose it; else BroadcastError.
+    Several units ('unit:3,5') may be chosen by whoever may choose each of them."""
     wanted = raw.strip().lower()
     allowed = choices(session, content, author)
+    kind, _, value = wanted.partition(":")
+    if kind == "unit" and "," in value:
+        parts = [f"unit:{part}" for part in value.split(",")]
+        if all(part in allowed for part in parts):
+            return several_units(value.split(","))
     if wanted not in allowed:
         raise broadcasts.BroadcastError(
             f"audience must be one of {', '.join(allowed[:12])}, got {wanted!r}"

@@ -368,6 +368,48 @@ def test_a_units_staff_alert_its_own_areas_and_its_leads_approve(
         assert alerts.reach(session, broadcast) == 2  # Nam Gia Nghĩa's two subscribers
 
 
+def test_the_provinces_staff_alert_several_units_at_once(
+    db: Database, site: Site, clock: Clock, province: dict[str, int]
+) -> None:
+    dong = "Công an phường Đông Gia Nghĩa"
+    with db.transaction() as session:
+        areas = ["nam-gia-nghia"] * 2 + ["bac-gia-nghia"] * 3 + ["dong-gia-nghia"] * 4
+        for n, area in enumerate(areas):
+            session.add(
+                Resident(
+                    channel="telegram", user_id=f"sub-{n}", subscribed=True, area=area,
+                    subscribed_at=clock(), created_at=clock(),
+                )
+            )  # fmt: skip
+    writer, _ = _officer_of(site, units.DEFAULT, "staff")
+    ward_writer, _ = _officer_of(site, province[NAM], "staff")
+    offered = writer.get("/broadcasts/new").text
+    assert 'name="units"' in offered and f"Địa bàn {dong}" in offered
+    assert 'name="units"' not in ward_writer.get("/broadcasts/new").text  # one unit: no ticks
+
+    ticked = f"unit:{province[NAM]},{province[BAC]}"
+    counted = writer.http.get("/broadcasts/reach", params={"audience": ticked}).json()
+    assert counted["reach"] == 5 and NAM in counted["label"] and BAC in counted["label"]
+
+    form = {"csrf": writer.csrf("/broadcasts/new"), "text": "Cảnh giác lừa đảo việc nhẹ lương cao",
+            "link_url": "", "link_label": "", "when": "now", "day": "", "hour": "",
+            "audience": "all", "units": [str(province[BAC]), str(province[NAM])]}  # fmt: skip
+    made = writer.http.post("/broadcasts", data=form, files={"photo": ("", b"")})
+    assert made.status_code == 303, made.text
+    number = int(made.headers["location"].rsplit("/", 1)[1])
+    with db.transaction() as session:
+        broadcast = session.get(Broadcast, number)
+        assert broadcast is not None and broadcast.audience == ticked  # the ticks, not "all"
+        assert alerts.reach(session, broadcast) == 5  # Nam's two and Bắc's three, not Đông's
+    shown = writer.get(f"/broadcasts/new?draft={number}").text
+    assert all(f'value="{province[u]}" checked' in shown for u in (NAM, BAC))  # kept ticked
+
+    # A ward's staff cannot reach past their unit by ticking by hand.
+    form["csrf"] = ward_writer.csrf("/broadcasts/new")
+    refused = ward_writer.http.post("/broadcasts", data=form, files={"photo": ("", b"")})
+    assert refused.status_code != 303 and "Mời chọn nhóm người nhận" in refused.text
+
+
 def test_officers_commands_in_the_chat_keep_to_their_unit(
     dispatcher: Dispatcher, db: Database, province: dict[str, int]
 ) -> None:

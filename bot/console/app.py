@@ -41,6 +41,8 @@ HEADERS = {
 }
 
 
+MAX_FIELDS = 600
+LISTS = frozenset({"units"})  # the form fields that hold several values (checkboxes)
 RAW_CAP = 8 * 1024  # a push subscription is a few hundred bytes
 
 
@@ -213,12 +215,17 @@ class Console:
         if not announced.isdigit() or int(announced) > self.max_body_bytes:
             # Forms always announce their length; one that does not could be endless.
             raise guard.Refusal(413 if announced else 411, message="Nội dung gửi lên quá lớn.")
-        data = await request.form(max_files=2, max_fields=50)
-        # NUL can be stored in no text column (PostgreSQL refuses it): gone from every field.
-        return {
-            key: value.replace("\x00", "") if isinstance(value, str) else await value.read()
-            for key, value in data.items()
-        }
+        # Fields: a province's staff may tick each of its units for an alert (a few hundred).
+        data = await request.form(max_files=2, max_fields=MAX_FIELDS)
+        read: dict[str, Any] = {}
+        for key, value in data.multi_items():
+            # NUL can be stored in no text column (PostgreSQL refuses it): gone from every field.
+            clean = value.replace("\x00", "") if isinstance(value, str) else await value.read()
+            if key in LISTS:  # ticked boxes: all of their values, in order
+                read.setdefault(key, []).append(clean)
+            else:  # any other field sent twice: the last, as one value
+                read[key] = clean
+        return read
 
     def render(self, page: Page, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         viewer = page.viewer

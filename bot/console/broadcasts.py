@@ -231,6 +231,8 @@ def _compose(
         status=status,
         typed=typed,
         audiences=_audiences(console, page),
+        unit_choices=_unit_choices(console, page),
+        ticked=_ticked(typed.audience),
         reach=reach,
         max_text=rules.MAX_TEXT,
         max_label=rules.MAX_LABEL,
@@ -277,7 +279,7 @@ def _save(console: Console, page: Page) -> Response:
         text=text,
         link_url=_field(form, "link_url").strip(),
         link_label=" ".join(_field(form, "link_label").split()),
-        audience=_field(form, "audience"),
+        audience=_picked_audience(form),
         when=_field(form, "when") or "now",
         day=_field(form, "day").strip(),
         hour=_field(form, "hour").strip(),
@@ -357,6 +359,12 @@ def _save(console: Console, page: Page) -> Response:
         elif _field(form, "drop_photo"):
             draft.photo = None
     return console.back(page, f"/broadcasts/{draft.id}")
+
+
+def _picked_audience(form: Any) -> str:
+    """The list's choice, or the units ticked below it (a province's staff: several)."""
+    ticked = [u for u in form.get("units", []) if isinstance(u, str)]
+    return audiences.several_units(ticked) if ticked else _field(form, "audience")
 
 
 def _field(form: Any, name: str) -> str:
@@ -474,6 +482,18 @@ def _audiences(console: Console, page: Page) -> list[tuple[str, str]]:
     """The audiences this author may choose (a unit's staff: their unit's areas)."""
     values = audiences.choices(page.session, console.content, page.officer)
     return [(v, _audience(console, v, page)) for v in values]
+
+
+def _unit_choices(console: Console, page: Page) -> list[tuple[str, str]]:
+    """The units this author may alert, when there are several to tick together."""
+    values = [v for v in audiences.choices(page.session, console.content, page.officer)]
+    found = [(v.partition(":")[2], _audience(console, v, page)) for v in values if v[:5] == "unit:"]
+    return found if len(found) > 1 else []
+
+
+def _ticked(audience: str) -> set[str]:
+    kind, _, value = audience.partition(":")
+    return set(value.split(",")) if kind == "unit" and "," in value else set()
 
 
 def _parse_audience(console: Console, page: Page, raw: str) -> str:

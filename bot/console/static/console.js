@@ -68,14 +68,22 @@
   const audience = document.getElementById("audience");
   const reach = document.getElementById("reach");
   if (audience && reach) {
-    audience.addEventListener("change", async () => {
+    // Ticked units, when any, stand in for the list's choice (as the server reads the form).
+    const ticks = Array.from(document.querySelectorAll("#units input[name=units]"));
+    const chosen = () => {
+      const units = ticks.filter((box) => box.checked).map((box) => box.value);
+      return units.length ? "unit:" + units.join(",") : audience.value;
+    };
+    const recount = async () => {
       try {
-        const answer = await fetch("/broadcasts/reach?audience=" + encodeURIComponent(audience.value), { credentials: "same-origin" });
+        const answer = await fetch("/broadcasts/reach?audience=" + encodeURIComponent(chosen()), { credentials: "same-origin" });
         if (!answer.ok) return;
         const data = await answer.json();
         reach.textContent = "Hiện có " + data.reach + " người nhận.";
       } catch (error) { /* offline: the preview step shows the size */ }
-    });
+    };
+    audience.addEventListener("change", recount);
+    for (const box of ticks) box.addEventListener("change", recount);
   }
   const later = document.getElementById("when-later");
   for (const id of ["day", "hour"]) {
