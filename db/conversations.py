@@ -21,15 +21,21 @@ def first_time(session: Session, channel: str, update_id: str, now: datetime) ->
 
 
 def lock(session: Session, channel: str, user_id: str, now: datetime) -> Conversation:
-    """The user's conversation row, created if new, locked until the transaction ends."""
-    insert_ignore(
-        session, Conversation, channel=channel, user_id=user_id, state={}, version=0, updated_at=now
-    )
-    return session.exec(
+    """The user's conversation row, created if new, locked until the transaction ends.
+    Looked for first: it exists on all but a user's first turn, and the insert is then a
+    statement for nothing."""
+    query = (
         select(Conversation)
         .where(Conversation.channel == channel, Conversation.user_id == user_id)
         .with_for_update()
-    ).one()
+    )
+    found = session.exec(query).first()
+    if found is not None:
+        return found
+    insert_ignore(
+        session, Conversation, channel=channel, user_id=user_id, state={}, version=0, updated_at=now
+    )
+    return session.exec(query).one()
 
 
 def save(conversation: Conversation, state: dict[str, Any], now: datetime) -> None:
