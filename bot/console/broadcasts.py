@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from bot.console import guard
 from bot.console.app import Console, Page, Route
 from bot.console.format import size
-from db import audit, broadcasts, officers
+from db import audit, broadcasts, officers, units
 from db.clock import VIETNAM
 from db.models import Broadcast
 from handlers import alerts, audiences, casework
@@ -486,8 +486,9 @@ def _audiences(console: Console, page: Page) -> list[tuple[str, str]]:
 
 def _unit_choices(console: Console, page: Page) -> list[tuple[str, str]]:
     """The units this author may alert, when there are several to tick together."""
-    values = [v for v in audiences.choices(page.session, console.content, page.officer)]
-    found = [(v.partition(":")[2], _audience(console, v, page)) for v in values if v[:5] == "unit:"]
+    values = audiences.choices(page.session, console.content, page.officer)
+    ids = [v.partition(":")[2] for v in values if v.startswith("unit:")]
+    found = [(i, units.name_of(page.session, int(i))) for i in ids]
     return found if len(found) > 1 else []
 
 
