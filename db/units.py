@@ -114,6 +114,16 @@ def route(session: Session, area: str | None) -> int | None:
 
 
 def scope(session: Session, officer: Officer) -> Scope:
+    """The officer's scope, worked out once per transaction (a console page asks several
+    times: the queue, its counts, each assignee's name)."""
+    key = ("units.scope", officer.id, officer.unit_id)
+    found = session.info.get(key)
+    if not isinstance(found, Scope):
+        found = session.info[key] = _scope(session, officer)
+    return found
+
+
+def _scope(session: Session, officer: Officer) -> Scope:
     own = session.get(Unit, officer.unit_id or DEFAULT)
     if own is None:  # a unit that is gone: nothing, unless the deployment has no units at all
         anyone = session.exec(select(Unit.id)).first()
