@@ -15,8 +15,8 @@ from db.clock import to_vietnam
 from db.models import Report, ReportEvent
 from handlers import report_view
 from handlers.flow import rows
+from handlers.kinds import type_label
 from handlers.parse import format_amount
-from handlers.report import type_label
 from handlers.triage import ACTIONS, offered
 from handlers.types import Button, Reply
 

@@ -17,7 +17,7 @@ from db.clock import to_vietnam
 from db.models import Report
 from db.outbox import Message
 from handlers import notify, police, triage
-from handlers.report import type_label
+from handlers.kinds import type_label
 from handlers.types import Reply
 
 RENOTIFY_EVERY = timedelta(minutes=5)

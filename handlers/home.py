@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from db import reports, residents, units
 from db.models import Report
-from handlers import areas
+from handlers import areas, triage
 from handlers.flow import Answer, Flow, enter, finish
 from handlers.menu import menu_reply
 from handlers.types import Context, Outcome, Reply, State
@@ -64,8 +64,6 @@ def _route(ctx: Context, report: Report, place: units.Place) -> str | None:
         return None
     if (report.unit_id or units.DEFAULT) == place.unit_id:
         return None
-    from handlers import triage  # the report flow, which triage reads, starts this one
-
     actor = reports.Actor(ctx.content.text("home.actor"))
     reason = ctx.content.text("home.reason")
     target, effects = triage.move(

@@ -14,8 +14,8 @@ from db.clock import to_vietnam
 from db.models import Officer, Report
 from handlers import card, triage
 from handlers.flow import nav, rows
+from handlers.kinds import type_label
 from handlers.parse import format_amount, parse_receipt_code
-from handlers.report import type_label
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 PAGE = 10

@@ -27,6 +27,7 @@ from handlers.draft import ReportDraft
 from handlers.evidence import keep as keep_evidence
 from handlers.extract import extract, find_bank
 from handlers.flow import Answer, Flow, choice, choice_key, enter, finish, goto, rows, stay
+from handlers.kinds import OTHER, TRAFFICKING, type_label
 from handlers.menu import hotline_lines, menu_reply
 from handlers.parse import (
     AmountError,
@@ -48,7 +49,6 @@ TYPED, ALTERNATIVE = "typed", "alternative"
 FORWARDED = "fwd"  # deep-link argument and memory key for a forwarded scam message
 URGENT_START = "khan"  # deep-link argument: a report that is urgent from the start
 TOLD_START = "ke"  # deep-link argument: a report whose story is what they wrote at the menu
-TRAFFICKING, OTHER = "trafficking", "other"
 MIN_ACCOUNT, MIN_VICTIM = 15, 5
 # A story typed at the type step, shorter than MIN_ACCOUNT, is kept when it says something
 # the flow can use (a trick's words, someone held, a number or link, a sum) and has this much.
@@ -308,13 +308,6 @@ def discard(ctx: Context, state: State, answer: Answer) -> Outcome:
 
 
 # --- what happened ----------------------------------------------------------------------
-
-
-def type_label(content: Content, scam_type: str) -> str:
-    if scam_type == TRAFFICKING:
-        return str(content.raw("buttons.trafficking"))
-    scam = content.scam(scam_type)
-    return str(scam["short"]) if scam else str(content.raw("buttons.other_type"))
 
 
 def prompt_type(ctx: Context, state: State) -> list[Reply]:

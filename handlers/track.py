@@ -8,8 +8,8 @@ from db import reports, throttle
 from db.clock import to_vietnam
 from db.models import Report
 from handlers.flow import Answer, Flow, choice, enter, finish, nav, rows, stay
+from handlers.kinds import type_label
 from handlers.parse import parse_receipt_code
-from handlers.report import type_label
 from handlers.types import Context, Incoming, Outcome, Reply, State
 
 FLOW = Flow("track")

@@ -16,7 +16,7 @@ from db.models import Officer, Report, Unit
 from db.outbox import Message
 from handlers import notify, police
 from handlers.flow import nav, rows
-from handlers.report import type_label
+from handlers.kinds import type_label
 from handlers.types import Reply
 
 CONFIRM, ASK, ESCALATE, REOPEN, DUPLICATE = "confirm", "ask", "escalate", "reopen", "dup"

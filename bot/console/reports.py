@@ -16,8 +16,8 @@ from bot.console.app import Console, Page, Route
 from db import audit, identifiers, officers, queue, reports, units
 from db.models import Evidence, Identifier, Officer, Report
 from handlers import casework, report_view, triage
+from handlers.kinds import type_label
 from handlers.parse import parse_receipt_code, substance
-from handlers.report import type_label
 
 FEED_LIMIT = 20
 

@@ -13,7 +13,7 @@ import content
 from bot.periodic.words import Words
 from content.codes import CHANNELS, KINDS
 from db.statistics import Statistics
-from handlers.report import type_label
+from handlers.kinds import type_label
 
 Cell = str | int | float | None
 # The two charts (page, DOCX, XLSX): each chart's name in content/periodic.yaml (charts.*)
