@@ -6,8 +6,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -193,12 +204,28 @@ def renew(session: Session, delivery_ids: list[int], until: datetime) -> None:
 
 
 def mark(session: Session, delivery_ids: list[int], status: str, now: datetime) -> None:
+    """Outcomes, in one statement built once: at a thousand alerts a second, building an ORM
+    UPDATE for every group of outcomes cost as much CPU as running it."""
     if delivery_ids:
-        session.execute(
-            update(Delivery)
-            .where(col(Delivery.id).in_(delivery_ids))
-            .values(status=status, sent_at=now if status == SENT else None, lease_until=None)
+        sent_at = now if status == SENT else None
+        session.execute(_MARK, {"ids": delivery_ids, "outcome": status, "at": sent_at})
+
+
+def _mark_statement() -> Any:
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    return (
+        update(table)
+        .where(table.c.id.in_(ids))
+        .values(
+            status=bindparam("outcome", type_=table.c.status.type),
+            sent_at=bindparam("at", type_=table.c.sent_at.type),
+            lease_until=None,
         )
+    )
+
+
+_MARK = _mark_statement()
 
 
 def retry(session: Session, delivery_id: int, error: str, at: datetime, counts: bool) -> None:
