@@ -32,7 +32,6 @@ from sqlalchemy import Index, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
 import content
-from content import fold
 from db import accounts, migrate, officers, outbox, reports, sealing
 from db.engine import Database
 from db.models import (
@@ -466,7 +465,7 @@ def fill(db: Database, n: int) -> dict[str, float]:
                     "escalated_at": None,
                 }
             )
-            words.append({"report_id": rid, "words": fold(account)})
+            words.append({"report_id": rid, "words": reports.search_words(account)})
             links.extend({"report_id": rid, "identifier_id": i} for i in chosen)
             history: list[tuple[str, int | None, str, str | None, str | None, str | None]] = [
                 ("resident", None, "created", None, reports.NEW, None)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from db.clock import utcnow
 from db.sealing import SealedBytes, SealedJSON, SealedText
@@ -115,6 +115,16 @@ class Report(SQLModel, table=True):
     escalated_at: datetime | None = None
     # When retention cleared the account, whereabouts, phone and reporter (db/retention.py).
     cleared_at: datetime | None = None
+
+
+# Every status at once, in the queue's order: a deep page of "all" is an index walk, not a
+# sort of every report (db/queue.py, bench/README.md).
+Index(
+    "ix_report_queue_order",
+    col(Report.urgent).desc(),
+    col(Report.created_at),
+    col(Report.id),
+)
 
 
 class Officer(SQLModel, table=True):
