@@ -168,11 +168,16 @@ def one_run(name: str, recipients: int, rate: float, scratch: str, kill: bool) -
 def run(recipients: int, rate: float) -> int:
     """Each run on a fresh SQLite file (two workers sharing PostgreSQL are covered by the
     tests; this measures pace and what a crash costs)."""
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())  # before the runs load the cores
     with tempfile.TemporaryDirectory() as scratch:
         runs = [
             one_run("straight", recipients, rate, scratch, kill=False),
             one_run("sigkill", recipients, rate, scratch, kill=True),
         ]
+    print(
+        f"{recipients} recipients at {rate:g}/s, {os.cpu_count()} cores, "
+        f"load average {load} at the start"
+    )
     print(f"{'run':<10} {'msg/s':>8} {'of limit':>9} {'429s':>6} {'dupes':>6} {'lost':>6}")
     for r in runs:
         print(
