@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "officer":
         return _on_database(settings, lambda db: officer_cli.run(args, db, settings.public_url))
     if args.command == "unit":
-        return _on_database(settings, lambda db: unit_cli.run(args, db))
+        return _on_database(settings, lambda db: unit_cli.run(args, db, settings.police_chat_id))
     if args.command == "updates":
         return _on_database(settings, lambda db: updates_cli.run(args, db))
     if args.command == "privacy":

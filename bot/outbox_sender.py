@@ -38,8 +38,9 @@ class Rejected(Exception):
 
 
 class NotNow(Exception):
-    """The channel may not message this resident now (e.g. Zalo outside its window): the
-    message waits for the resident's next message instead of failing."""
+    """The channel may not message this resident now (e.g. Zalo outside its window), or
+    this police unit has no Telegram group yet: the message waits (for the resident's next
+    message, or for `canhgiac unit set --telegram-chat`) instead of failing."""
 
 
 class RetryLater(Exception):

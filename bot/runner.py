@@ -24,7 +24,8 @@ from bot.settings import Settings
 from bot.web import create_app
 from bot.webpush import WebPushChannel
 from bot.wiring import build_dispatcher, open_database
-from db import units
+from db import outbox, units
+from db.clock import utcnow
 from db.engine import Database
 from handlers import police
 from handlers.dispatcher import Dispatcher
@@ -237,10 +238,20 @@ class Channels:
         """Whether tip cards have a Telegram group to go to: the deployment's, or a unit's
         own (`canhgiac unit set ID --telegram-chat`; a worker started before the first one
         was set takes it on restart)."""
-        if self.settings.police_chat_id:
-            return True
         with self.parts.db.transaction() as session:
-            return any(u.telegram_chat_id for u in units.all_units(session))
+            every = units.all_units(session)
+            without = [u.name for u in every if not u.telegram_chat_id]
+            if not self.settings.police_chat_id and len(without) == len(every):
+                return False
+            if not self.settings.police_chat_id and without:
+                log.warning(
+                    "no POLICE_CHAT_ID, and these units have no Telegram group of their own: "
+                    "their tip cards wait until one is set: %s",
+                    ", ".join(without),
+                )
+            # What waited for a group (one set since, or POLICE_CHAT_ID now given) goes now.
+            outbox.release_waiting(session, police.POLICE, police.POLICE, utcnow())
+            return True
 
     def bulk(self) -> dict[str, BulkSend]:
         return {name: channel.send_broadcast for name, channel in self.running.items()}

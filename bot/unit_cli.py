@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import Session, col, func, select
@@ -12,8 +13,8 @@ from sqlmodel import Session, col, func, select
 from db import accounts, outbox, reports, units
 from db.clock import utcnow
 from db.engine import Database
-from db.models import Area, Officer, Report
-from handlers import triage
+from db.models import Area, Officer, Report, Unit
+from handlers import police, triage
 
 
 def add_arguments(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     member.add_argument("unit", type=int)
 
 
-def run(args: argparse.Namespace, db: Database) -> int:
+def run(args: argparse.Namespace, db: Database, police_chat_id: str = "") -> int:
     try:
         with db.transaction() as session:
             now = utcnow()
@@ -67,7 +68,10 @@ def run(args: argparse.Namespace, db: Database) -> int:
                     resolve_days=args.resolve_days,
                 )
                 if args.telegram_chat is not None:
-                    units.set_group(session, found, _chat_id(args.telegram_chat))
+                    chat = _chat_id(args.telegram_chat)
+                    if chat is not None and str(chat) == police_chat_id.strip():
+                        chat = None  # POLICE_CHAT_ID's group: shared, and counted as one
+                    _regroup(session, found, chat, now)
                 print(f"unit #{found.id}: {found.name} ({found.kind})")
             elif args.action == "import":
                 try:
@@ -95,6 +99,24 @@ def run(args: argparse.Namespace, db: Database) -> int:
         print(f"canhgiac: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _regroup(session: Session, unit: Unit, chat: int | None, now: datetime) -> None:
+    """The unit's group set; its open reports' cards move there (each refreshed: the old
+    card points on), and police messages that waited for a group go now."""
+    units.set_group(session, unit, chat)
+    open_reports = session.exec(
+        select(Report).where(
+            Report.unit_id == unit.id,
+            col(Report.status).in_(reports.OPEN),
+            col(Report.card_message_id).is_not(None),
+        )
+    ).all()
+    for report in open_reports:
+        outbox.enqueue(session, police.card(report), now)
+    outbox.release_waiting(session, police.POLICE, police.POLICE, now)
+    shown = "POLICE_CHAT_ID's group" if chat is None else f"Telegram group {chat}"
+    print(f"unit #{unit.id} now posts to {shown}; {len(open_reports)} open card(s) will move")
 
 
 def _chat_id(typed: str) -> int | None:

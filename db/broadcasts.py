@@ -182,7 +182,7 @@ def audience_of(broadcast: Broadcast) -> list[ColumnElement[bool]]:
     if kind == "area":
         where.append(col(Resident.area) == value)
     elif kind == "unit":  # the residents of the areas of a unit, or of several ('unit:3,5')
-        ids = [int(part) for part in value.split(",") if part.isdigit()]
+        ids = [int(part) for part in value.split(",") if part.isascii() and part.isdigit()]
         where.append(col(Resident.area).in_(select(Area.code).where(col(Area.unit_id).in_(ids))))
     elif kind == "channel":
         where.append(col(Resident.channel) == value)

@@ -55,7 +55,7 @@ def audience_label(content: Content, audience: str, session: Session | None = No
     """The audience in words; with a session, a province's loaded areas and units by name."""
     kind, _, value = audience.partition(":")
     if kind == "unit":
-        ids = [int(part) for part in value.split(",") if part.isdigit()]
+        ids = [int(part) for part in value.split(",") if part.isascii() and part.isdigit()]
         names = [units.name_of(session, i) for i in ids] if session else [value]
         return content.text("broadcast.audience_unit", unit=", ".join(names))
     if kind == "area":

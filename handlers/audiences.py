@@ -4,6 +4,8 @@ A single ward keeps every choice (everyone, an area, a channel)."""
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import Session
 
 from content import Content
@@ -12,6 +14,8 @@ from db.models import Officer
 
 # The chat offers at most this many (a province's many areas are chosen in the console).
 MAX_BUTTONS = 20
+MAX_AUDIENCE = 4096  # the column's width: 'unit:' and some hundreds of unit ids
+ID = re.compile(r"[0-9]{1,9}")  # a unit id as typed or ticked (ASCII digits only)
 
 
 def choices(session: Session, content: Content, author: Officer | None) -> list[str]:
@@ -33,7 +37,7 @@ def choices(session: Session, content: Content, author: Officer | None) -> list[
 
 def several_units(unit_ids: list[str]) -> str:
     """The audience of the residents of several units' areas ('unit:3,5,8')."""
-    picked = sorted({int(u) for u in unit_ids if u.strip().isdigit() and len(u.strip()) < 10})
+    picked = sorted({int(u) for u in map(str.strip, unit_ids) if ID.fullmatch(u)})
     return f"unit:{','.join(str(u) for u in picked)}"
 
 
@@ -43,9 +47,9 @@ def parse(session: Session, content: Content, author: Officer | None, raw: str) 
     wanted = raw.strip().lower()
     allowed = choices(session, content, author)
     kind, _, value = wanted.partition(":")
-    if kind == "unit" and "," in value:
-        parts = [f"unit:{part}" for part in value.split(",")]
-        if all(part in allowed for part in parts):
+    if kind == "unit" and "," in value and len(wanted) <= MAX_AUDIENCE:
+        mine = set(allowed)
+        if all(f"unit:{part}" in mine for part in value.split(",")):
             return several_units(value.split(","))
     if wanted not in allowed:
         raise broadcasts.BroadcastError(

@@ -5,7 +5,6 @@ the same transaction as its messages, so it happens once however many processes 
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_
@@ -145,7 +144,7 @@ def _digest_text(
         )
     ]
     if named and group.scope.units is not None:  # several groups: say whose this one is
-        lines.append(content.text("police.digest_unit", unit=html.escape(", ".join(group.names))))
+        lines.append(content.text("police.digest_unit", unit=", ".join(group.names)))
     for key, codes in (("police.digest_unclaimed", unclaimed), ("police.digest_overdue", overdue)):
         if codes:
             shown = ", ".join(codes[:DIGEST_CODES]) + ("…" if len(codes) > DIGEST_CODES else "")

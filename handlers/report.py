@@ -9,7 +9,6 @@ data notice they agree to is one line (the whole notice one tap away)."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -966,7 +965,7 @@ def _announce(ctx: Context, report: Report) -> list[Message]:
         "police.urgent_elsewhere",
         code=report.receipt_code,
         type=type_label(ctx.content, report.scam_type),
-        unit=html.escape(units.name_of(ctx.session, report.unit_id)),
+        unit=units.name_of(ctx.session, report.unit_id),
     )
     return [
         police.card(report),

@@ -6,6 +6,7 @@ an urgent report is told in the province's group too; the morning digest is per 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from datetime import time
 
@@ -18,7 +19,7 @@ from content import Content
 from db import officers, outbox, units
 from db.clock import utcnow
 from db.engine import Database
-from db.models import Report
+from db.models import Outbox, Report
 from handlers import deadlines, triage
 from handlers.dispatcher import Dispatcher
 from tests.conftest import Clock, running_bot
@@ -92,13 +93,15 @@ async def test_cards_go_to_their_units_group_and_move_with_a_transfer(
 ) -> None:
     nam = await _file(await _resident_of(fake, 7101, "nam gia nghia"))
     bac = await _file(await _resident_of(fake, 7102, "bac gia nghia"))
-    await fake.until(lambda _: _cards(fake, NAM_GROUP) and _cards(fake, DEPLOYMENT_GROUP))
+    # Posted, and recorded where (the record follows the post).
+    await fake.until(lambda _: _report(db, nam).card_chat_id == NAM_GROUP, timeout=20)
+    await fake.until(lambda _: _report(db, bac).card_chat_id == DEPLOYMENT_GROUP, timeout=20)
     assert [nam] == [c for c in (nam, bac) if any(c in s.text for s in _cards(fake, NAM_GROUP))]
     assert all(nam not in s.text for s in _cards(fake, DEPLOYMENT_GROUP))
     assert any(bac in s.text for s in _cards(fake, DEPLOYMENT_GROUP))
     assert not _cards(fake, PROVINCE_GROUP)  # not urgent: the province is not told
     assert _report(db, nam).card_chat_id == NAM_GROUP
-    assert _report(db, bac).card_chat_id is None  # the deployment's group
+    assert _report(db, bac).card_chat_id == DEPLOYMENT_GROUP
 
     # A press in the unit's own group is an officer's press (not a resident's turn).
     card = next(s for s in _cards(fake, NAM_GROUP) if nam in s.text)
@@ -107,6 +110,9 @@ async def test_cards_go_to_their_units_group_and_move_with_a_transfer(
     await fake.until(lambda _: _report(db, nam).status != "moi")
 
     # Moved to Bắc Gia Nghĩa, whose unit has no group: the card follows to the deployment's.
+    # The new group fails a moment (a 500), and the reporter adds a detail meanwhile: it
+    # must wait for the card's move, never go to the old unit's group.
+    fake.fail_next("sendMessage", status=500, chat_id=DEPLOYMENT_GROUP)
     with db.transaction() as session:
         report = session.exec(select(Report).where(Report.receipt_code == nam)).one()
         officer = officers.by_telegram(session, NAM_OFFICER)
@@ -114,14 +120,26 @@ async def test_cards_go_to_their_units_group_and_move_with_a_transfer(
             session, words, officer, report, groups_running[BAC], "Sống ở Bắc", utcnow()
         )
         assert not moved.refused, moved.answer
-        for effect in moved.effects or []:
+        added = triage.add_info(session, words, report, "Chi tiết MỚI-BỔ-SUNG", utcnow())
+        for effect in [*(moved.effects or []), *added]:
             outbox.enqueue(session, effect, utcnow())
-    await fake.until(lambda _: _report(db, nam).card_chat_id is None)  # posted and recorded
-    assert any(nam in s.text for s in _cards(fake, DEPLOYMENT_GROUP))
+    await fake.until(lambda _: _report(db, nam).card_chat_id == DEPLOYMENT_GROUP, timeout=20)
+    new_card = next(s for s in _cards(fake, DEPLOYMENT_GROUP) if nam in s.text)
     after = _report(db, nam)
-    assert after.card_chat_id is None and after.card_message_id != card.message_id
+    assert after.card_message_id == new_card.message_id != card.message_id
+
+    def detail() -> list[Sent]:  # the reporter's words in a note (the card's history has them too)
+        return [s for s in fake.sent if "MỚI-BỔ-SUNG" in s.text and s.text.startswith("📨")]
+
+    await fake.until(lambda _: bool(detail()), timeout=20)
+    assert len(detail()) == 1
+    assert detail()[0].chat_id == DEPLOYMENT_GROUP  # not Nam's group, which holds it no more
+    replied = detail()[0].params.get("reply_parameters") or {}
+    if isinstance(replied, str):
+        replied = json.loads(replied)
+    assert int(replied.get("message_id", 0)) == new_card.message_id
     old = _latest(fake, NAM_GROUP, card.message_id)
-    assert "đã chuyển sang" in old.text and BAC in old.text and not old.buttons
+    assert "nay ở nhóm Telegram của" in old.text and BAC in old.text and not old.buttons
 
     # The old card's buttons are gone; were an old press to come, it is not this unit's now.
     answer = await _press_answer(fake, NAM_OFFICER, data, NAM_GROUP, card.message_id)
@@ -172,6 +190,42 @@ async def test_an_urgent_report_is_told_in_the_province_group_too(
     assert "KHẨN" in told()[0].text and NAM in told()[0].text
     assert not _cards(fake, PROVINCE_GROUP)  # one card, in the unit's group; here a notice
     assert all(code not in s.text for s in fake.sent if s.chat_id == DEPLOYMENT_GROUP)
+
+
+async def test_without_a_group_cards_wait_and_go_once_one_is_set(
+    fake: FakeTelegram, bot_settings: Settings, db: Database, province: dict[str, int]
+) -> None:
+    """No POLICE_CHAT_ID, one unit with a group: another unit's cards wait (not failed), and
+    go when that unit is given a group, as do the cards a group change moves."""
+    assert cli.main(["unit", "set", str(province[NAM]), "--telegram-chat", str(NAM_GROUP)]) == 0
+    async for _ in running_bot(bot_settings):
+        await _cards_wait_for_a_group(fake, db, province)
+
+
+async def _cards_wait_for_a_group(
+    fake: FakeTelegram, db: Database, province: dict[str, int]
+) -> None:
+    bac_group, moved_to = -1001000000004, -1001000000005
+    code = await _file(await _resident_of(fake, 7301, "bac gia nghia"))
+
+    def card_row() -> Outbox | None:
+        with db.transaction() as session:
+            report = session.exec(select(Report).where(Report.receipt_code == code)).one()
+            return session.exec(
+                select(Outbox).where(Outbox.report_id == report.id, Outbox.kind == "report_card")
+            ).first()
+
+    await fake.until(lambda _: (card_row() or Outbox()).status == "waiting", timeout=20)
+    assert not any(code in s.text for s in fake.sent if s.chat_id < 0)
+    assert cli.main(["unit", "set", str(province[BAC]), "--telegram-chat", str(bac_group)]) == 0
+    await fake.until(lambda _: any(code in s.text for s in _cards(fake, bac_group)), timeout=20)
+    await fake.until(lambda _: _report(db, code).card_chat_id == bac_group)  # and recorded
+
+    # The unit moves to another group: its open card follows, the old one points on.
+    old = next(s for s in _cards(fake, bac_group) if code in s.text)
+    assert cli.main(["unit", "set", str(province[BAC]), "--telegram-chat", str(moved_to)]) == 0
+    await fake.until(lambda _: any(code in s.text for s in _cards(fake, moved_to)), timeout=20)
+    await fake.until(lambda _: not _latest(fake, bac_group, old.message_id).buttons)
 
 
 def test_the_morning_digest_is_one_per_group_with_its_units_reports(

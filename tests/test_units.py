@@ -404,10 +404,15 @@ def test_the_provinces_staff_alert_several_units_at_once(
     shown = writer.get(f"/broadcasts/new?draft={number}").text
     assert all(f'value="{province[u]}" checked' in shown for u in (NAM, BAC))  # kept ticked
 
-    # A ward's staff cannot reach past their unit by ticking by hand.
-    form["csrf"] = ward_writer.csrf("/broadcasts/new")
+    # A ward's staff cannot reach past their unit by ticking by hand (nor by the count).
+    form.update(csrf=ward_writer.csrf("/broadcasts/new"), audience=f"unit:{province[NAM]}")
     refused = ward_writer.http.post("/broadcasts", data=form, files={"photo": ("", b"")})
     assert refused.status_code != 303 and "Mời chọn nhóm người nhận" in refused.text
+    assert ward_writer.http.get("/broadcasts/reach", params={"audience": ticked}).status_code == 400
+    # Ticks that are no unit id (a superscript two is a "digit" to str.isdigit) are refused.
+    form.update(csrf=writer.csrf("/broadcasts/new"), units=["²", "1e5", ""])
+    odd = writer.http.post("/broadcasts", data=form, files={"photo": ("", b"")})
+    assert odd.status_code == 400 and "Mời chọn nhóm người nhận" in odd.text
 
 
 def test_officers_commands_in_the_chat_keep_to_their_unit(

@@ -4,7 +4,6 @@ decides: every decision is the conversation core's."""
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import os
 import warnings
@@ -36,7 +35,7 @@ from bot.channels.polling import unless_stopped
 from bot.channels.render import split
 from bot.channels.telegram_bulk import BulkSender
 from bot.liveness import Liveness, keep_running
-from bot.outbox_sender import Blocked, Rejected, RetryLater
+from bot.outbox_sender import Blocked, NotNow, Rejected, RetryLater
 from content import Content
 from db import leases, outbox, units
 from db.clock import utcnow
@@ -283,8 +282,8 @@ class TelegramChannel:
         or when the report has moved to a unit with another group (the old card then says
         where it went, and loses its buttons)."""
         placed = await self.db.run(self._card, report_id)
-        if placed.target is None:
-            raise Rejected(f"no Telegram police group for report {report_id}'s unit")
+        if placed.target is None:  # until a group is set (canhgiac unit set --telegram-chat)
+            raise NotNow(f"no Telegram police group for report {report_id}'s unit")
         markup = _keyboard(placed.reply)
         if placed.message_id and placed.chat == placed.target:
             if await self._edit_card(placed.target, placed.message_id, placed.reply.text, markup):
@@ -333,9 +332,9 @@ class TelegramChannel:
         a note for another unit's group (an urgent report, for the province) goes there."""
         near = await self.db.run(self._card_and_photos, row)
         if near.waiting:
-            raise RetryLater(5, "waiting for the tip card to be posted first")
-        if near.chat is None:
-            raise Rejected(f"no Telegram police group for outbox row {row.id}")
+            raise RetryLater(5, "waiting for the tip card to be posted or moved first")
+        if near.chat is None:  # until a group is set (canhgiac unit set --telegram-chat)
+            raise NotNow(f"no Telegram police group for outbox row {row.id}")
         beside = (
             ReplyParameters(near.card_id, allow_sending_without_reply=True)
             if near.card_id
@@ -360,24 +359,23 @@ class TelegramChannel:
     def _card_and_photos(self, row: Outbox) -> BesideCard:
         """Where the message goes and the card it answers; whether a card is still on its way
         (then this waits for it; a card that failed for good does not hold its notes back);
-        and the photos."""
+        and the photos. A report's news goes to the group of the unit that holds it now: a
+        card still in another unit's group (transferred, or the unit's group changed) is
+        waited for while its move is queued, and never answered there."""
         with self.db.transaction() as session:
             report = session.get(Report, row.report_id) if row.report_id else None
             if "unit_id" in row.payload:  # meant for that unit's group, not the card's
                 chat = self._group(session, int(row.payload["unit_id"]))
-                card_chat = report and (report.card_chat_id or self.police_chat_id)
-                card_id = report.card_message_id if report and card_chat == chat else None
-                return BesideCard(chat, card_id)
+                here = report is not None and self._card_chat(report) == chat
+                return BesideCard(chat, report.card_message_id if report and here else None)
             if report is None:
                 return BesideCard(self.police_chat_id, None)
-            if report.card_message_id is None and outbox.pending(
+            chat = self._group(session, report.unit_id)
+            card_id = report.card_message_id if self._card_chat(report) == chat else None
+            if card_id is None and outbox.pending(
                 session, police.POLICE, police.CARD, report.id or 0
             ):
                 return BesideCard(None, None, waiting=True)
-            if report.card_message_id is not None:
-                chat, card_id = report.card_chat_id or self.police_chat_id, report.card_message_id
-            else:
-                chat, card_id = self._group(session, report.unit_id), None
             if row.kind != police.ALBUM:
                 return BesideCard(chat, card_id)
             query = select(Evidence.data).where(Evidence.report_id == report.id)
@@ -386,6 +384,13 @@ class TelegramChannel:
             found = session.exec(query.order_by(col(Evidence.id))).all()
             return BesideCard(chat, card_id, photos=list(found))
 
+    def _card_chat(self, report: Report) -> int | None:
+        """The group the report's card is in (a card from before migration 0016: in
+        POLICE_CHAT_ID's)."""
+        if report.card_message_id is None:
+            return None
+        return report.card_chat_id or self.police_chat_id
+
     def _card(self, report_id: int) -> PlacedCard:
         with self.db.transaction() as session:
             report = session.get(Report, report_id)
@@ -393,12 +398,12 @@ class TelegramChannel:
             moved = self.content.text(
                 "police.card_moved",
                 code=report.receipt_code,
-                unit=html.escape(units.name_of(session, report.unit_id)),
+                unit=units.name_of(session, report.unit_id),
             )
             return PlacedCard(
                 card.card(session, self.content, report),
                 report.card_message_id,
-                report.card_chat_id or self.police_chat_id,
+                self._card_chat(report),
                 self._group(session, report.unit_id),
                 moved,
             )
@@ -407,8 +412,7 @@ class TelegramChannel:
         with self.db.transaction() as session:
             report = session.get(Report, report_id)
             if report is not None:
-                report.card_chat_id = None if chat == self.police_chat_id else chat
-                report.card_message_id = message_id
+                report.card_chat_id, report.card_message_id = chat, message_id
 
     async def _deliver_in_order(self, chat_id: int, handled: Handled, buttons: bool) -> None:
         async with self._locks.hold(f"send:{chat_id}"):
