@@ -136,9 +136,9 @@ async def test_two_workers_sending_one_card_post_it_once(
         b_tried = threading.Event()
         record = a._remember_card
 
-        def record_after_b(report_id: int, message_id: int) -> None:
+        def record_after_b(report_id: int, chat: int, message_id: int) -> None:
             b_tried.wait(30)  # A's post is out; its id is written only once B has tried
-            record(report_id, message_id)
+            record(report_id, chat, message_id)
 
         a._remember_card = record_after_b  # type: ignore[method-assign]
         posting = asyncio.create_task(a.send_outbox(row))
