@@ -9,10 +9,12 @@ event loop, so a bot under test can live in the test's loop or in another proces
 from __future__ import annotations
 
 import asyncio
-import collections
+import bisect
 import contextlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +68,49 @@ class _EntityCheck(HTMLParser):
             self.error = f'unsupported entity "&{name};"'
 
 
+# Linux: ask the kernel to stamp each received packet (struct timespec, CLOCK_REALTIME).
+SO_TIMESTAMPNS = SCM_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("qq")
+
+
+class _ArrivalSocket(socket.socket):
+    """A server socket whose connections remember when a request had reached the machine,
+    as the kernel stamped its packets, not when this thread got round to reading them. The
+    stand-in shares a GIL and two cores with the tests and the bots: a stall of its thread
+    would read a second's requests at once and see them bunched. A platform times arrival
+    at its ingress; so does this (a sender's own bunching still shows in full)."""
+
+    arrived: float | None = None  # the newest bytes read since the stand-in took the time
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        fd, address = self._accept()  # type: ignore[attr-defined]
+        connection = _ArrivalSocket(self.family, self.type, self.proto, fileno=fd)
+        connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if socket.getdefaulttimeout() is None and self.gettimeout():
+            connection.setblocking(True)
+        return connection, address
+
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
+        data, ancillary, _, _ = self.recvmsg(bufsize, socket.CMSG_SPACE(_TIMESPEC.size), flags)
+        if data:
+            self.arrived = time.time()  # when the kernel gave no stamp
+            for level, kind, stamp in ancillary:
+                if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS:
+                    seconds, nanoseconds = _TIMESPEC.unpack(stamp[: _TIMESPEC.size])
+                    self.arrived = seconds + nanoseconds / 1e9
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> int:
+        data = self.recv(nbytes or len(buffer), flags)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def take_arrival(self) -> float:
+        """When the request just read in full had all arrived; the next one starts afresh."""
+        arrived, self.arrived = self.arrived, None
+        return arrived if arrived is not None else time.time()
+
+
 def html_error(text: str) -> str:
     checker = _EntityCheck()
     checker.feed(text)
@@ -81,8 +126,9 @@ class Sent:
 
     method: str
     params: dict[str, Any]
-    at: float
+    at: float  # time.perf_counter() when the stand-in handled it
     message_id: int = 0
+    arrived: float = 0.0  # time.time() when its request had reached the machine (kernel)
 
     @property
     def chat_id(self) -> int:
@@ -116,7 +162,8 @@ class Failure:
 @dataclass
 class FakeTelegram:
     token: str = "123456:TEST-token"
-    # Messages per second the server accepts before answering 429 (None: unlimited).
+    # Messages per second the server accepts before answering 429 (None: unlimited): in any
+    # sliding second of arrival, as a platform counts at its ingress.
     rate_limit: float | None = None
     sent: list[Sent] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -141,7 +188,8 @@ class FakeTelegram:
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._changed: asyncio.Condition | None = None
-        self._window: collections.deque[float] = collections.deque()
+        self._window: list[float] = []  # arrival times of messages taken, in order
+        self._arrived = 0.0  # the request being handled: when it reached the machine
         self._thread = threading.Thread(target=self._run, daemon=True, name="fake-telegram")
         self._ready = threading.Event()
         self._stopping: asyncio.Event | None = None
@@ -177,9 +225,12 @@ class FakeTelegram:
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.port)
+        listener = _ArrivalSocket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        site = web.SockSite(runner, listener)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = listener.getsockname()[1]
         self._session = aiohttp.ClientSession()
         delivery = asyncio.create_task(self._deliver_webhooks())
         self._ready.set()
@@ -299,7 +350,11 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = await self._params(request)
+        params = await self._params(request)  # read in full: when it had arrived is known
+        connection = request.transport.get_extra_info("socket") if request.transport else None
+        raw = getattr(connection, "_sock", connection)  # asyncio wraps the socket it serves
+        # Read by the synchronous handler below, before anything else can run on this loop.
+        self._arrived = raw.take_arrival() if isinstance(raw, _ArrivalSocket) else time.time()
         with self._lock:
             self.calls.append((method, params))
             queued = self._failures.get(method) or self._failures.get("*") or []
@@ -413,14 +468,10 @@ class FakeTelegram:
         if chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
         if self.rate_limit:
-            now = time.monotonic()
             with self._lock:
-                while self._window and now - self._window[0] >= 1.0:
-                    self._window.popleft()
-                if len(self._window) >= self.rate_limit:
+                if self._over_rate(self._arrived):
                     self.too_many += 1
                     return self._error(429, "Too Many Requests: retry after 1", 1)
-                self._window.append(now)
         text = str(params.get(text_key) or "")
         if text_key == "text" and not text.strip():
             return self._error(400, "Bad Request: message text is empty")
@@ -436,9 +487,30 @@ class FakeTelegram:
                     return self._error(400, "Bad Request: BUTTON_DATA_INVALID")
         return None
 
+    def _over_rate(self, arrived: float) -> bool:
+        """Whether some sliding second (a span shorter than one second) around a message
+        arriving then already holds rate_limit messages; if not, it is counted. Requests are
+        read in about the order they arrived: only one read late is checked both ways."""
+        assert self.rate_limit
+        window = self._window
+        del window[: bisect.bisect_left(window, max(window[-1:] or [arrived]) - 10.0)]
+        first = bisect.bisect_right(window, arrived - 1.0)  # the first within the second
+        if not window or arrived >= window[-1]:
+            over = len(window) - first >= self.rate_limit
+        else:  # each second that starts at or before it and ends after it
+            starts = [arrived, *window[first : bisect.bisect_right(window, arrived)]]
+            over = any(
+                bisect.bisect_left(window, start + 1.0) - bisect.bisect_left(window, start)
+                >= self.rate_limit
+                for start in starts
+            )
+        if not over:
+            bisect.insort(window, arrived)
+        return over
+
     def _message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         message_id = next(self._message_ids)
-        sent = Sent(method, params, time.perf_counter(), message_id)
+        sent = Sent(method, params, time.perf_counter(), message_id, self._arrived)
         with self._lock:
             self.sent.append(sent)
         if self.on_sent is not None:
