@@ -20,8 +20,6 @@ from handlers import notify
 SIGNIN_TRIES = 10  # per account and per 15 minutes; an address gets a few accounts' worth
 SIGNIN_WINDOW = timedelta(minutes=15)
 ADDRESS_TRIES = 30
-WRONG = "Tên đăng nhập hoặc mật khẩu không đúng."
-TOO_MANY = "Đăng nhập sai quá nhiều lần. Mời thử lại sau 15 phút."
 
 
 def routes(console: Console) -> APIRouter:
@@ -66,8 +64,9 @@ def _signin(console: Console, page: Page) -> Response:
     # Always the same work, whether the username exists or not: timing tells nothing.
     known = officer if officer is not None and officer.active else None
     right = accounts.password_matches(known, password)
+    too_many = console.content.text("console.account.too_many")
     if limited:
-        return console.render(page, "signin.html", status=429, problem=TOO_MANY, next=target)
+        return console.render(page, "signin.html", status=429, problem=too_many, next=target)
     if not right or known is None:
         crowded = throttle.exceeded(
             page.session, address_key, ADDRESS_TRIES, SIGNIN_WINDOW, page.now
@@ -75,9 +74,10 @@ def _signin(console: Console, page: Page) -> Response:
         throttle.allow(page.session, user_key, SIGNIN_TRIES, SIGNIN_WINDOW, page.now)
         throttle.allow(page.session, address_key, ADDRESS_TRIES, SIGNIN_WINDOW, page.now)
         who = known.id if known else None
-        detail = f"tên đăng nhập: {username}"
+        detail = console.text("console.account.failed_detail", username=username)
         audit.record(page.session, who, "sign_in_failed", page.now, None, detail, page.address)
-        status, problem = (429, TOO_MANY) if crowded else (401, WRONG)
+        wrong = console.content.text("console.account.wrong")
+        status, problem = (429, too_many) if crowded else (401, wrong)
         return console.render(page, "signin.html", status=status, problem=problem, next=target)
     officer = known
     started = accounts.start_session(page.session, officer, page.now, page.address, page.agent)
@@ -102,12 +102,13 @@ def _totp_check(console: Console, page: Page) -> Response:
     if not throttle.allow(
         page.session, f"totp:{officer.id}", SIGNIN_TRIES, SIGNIN_WINDOW, page.now
     ):
-        return console.render(page, "totp.html", status=429, enrol=False, problem=TOO_MANY)
+        too_many = console.content.text("console.account.too_many")
+        return console.render(page, "totp.html", status=429, enrol=False, problem=too_many)
     # Locked: two requests with one code at the same moment cannot both pass.
     page.session.refresh(officer, with_for_update=True)
     if not accounts.check_totp(officer, str(page.form.get("code", "")), page.now):
         audit.record(page.session, officer.id, "totp_failed", page.now, address=page.address)
-        problem = "Mã không đúng hoặc đã dùng. Mời nhập mã mới trên ứng dụng xác thực."
+        problem = console.content.text("console.account.totp_wrong")
         return console.render(page, "totp.html", status=401, enrol=False, problem=problem)
     assert page.viewer is not None
     page.viewer.row.verified_at = page.now
@@ -138,7 +139,7 @@ def _enrol(console: Console, page: Page) -> Response:
         return RedirectResponse("/account/totp", status_code=303)
     code = str(page.form.get("code", ""))
     if not accounts.check_totp(officer, code, page.now, secret=row.pending_totp):
-        return _enrol_form(console, page, "Mã chưa đúng. Kiểm tra giờ trên điện thoại và thử lại.")
+        return _enrol_form(console, page, console.content.text("console.account.enrol_wrong"))
     officer.totp_secret, officer.totp_enrolled_at = row.pending_totp, page.now
     row.pending_totp, row.verified_at = None, page.now
     audit.record(page.session, officer.id, "totp_enrolled", page.now, address=page.address)
@@ -156,10 +157,7 @@ def _signout(console: Console, page: Page) -> Response:
 def _setup_form(console: Console, page: Page, token: str, problem: str = "") -> Response:
     found = accounts.link_officer(page.session, token, page.now)
     if found is None or found[0].purpose != accounts.SETUP:
-        message = (
-            "Liên kết thiết lập không còn dùng được (đã dùng hoặc quá 24 giờ). "
-            "Mời xin quản trị viên liên kết mới."
-        )
+        message = console.content.text("console.account.setup_link_dead")
         return console.render(page, "refused.html", status=410, message=message)
     return console.render(
         page,
@@ -178,7 +176,8 @@ def _setup(console: Console, page: Page, token: str) -> Response:
     link, officer = found
     password = str(page.form.get("password", ""))
     if password != str(page.form.get("again", "")):
-        return _setup_form(console, page, token, "Hai lần nhập mật khẩu không khớp.")
+        problem = console.content.text("console.account.passwords_differ")
+        return _setup_form(console, page, token, problem)
     try:
         accounts.set_credentials(
             page.session, officer, str(page.form.get("username", "")), password, page.now
@@ -198,13 +197,13 @@ def _sign_in_link(console: Console, page: Page, token: str) -> Response:
     """A one-time sign-in link (the local admin `make run` creates): no password to set."""
     found = accounts.link_officer(page.session, token, page.now)
     if found is None:
-        message = "Liên kết đăng nhập không còn dùng được. Chạy lại lệnh để lấy liên kết mới."
+        message = console.content.text("console.account.sign_in_link_dead")
         return console.render(page, "refused.html", status=410, message=message)
     link, officer = found
     if link.purpose == accounts.SETUP:
         return RedirectResponse(f"/setup/{token}", status_code=303)
     if not console.local:  # a password-less admin session is for a machine trying it out
-        message = "Liên kết đăng nhập một lần chỉ dùng khi chạy thử trên máy."
+        message = console.content.text("console.account.sign_in_link_local_only")
         return console.render(page, "refused.html", status=410, message=message)
     link.used_at = page.now
     started = accounts.start_session(
@@ -246,7 +245,7 @@ def _zalo_code(console: Console, page: Page) -> Response:
 def _notify_by(console: Console, page: Page) -> Response:
     chosen = [route for route in notify.ROUTES if page.form.get(route)]
     page.officer.notify_by = chosen
-    return console.back(page, "/account", "Đã lưu cách nhận thông báo.")
+    return console.back(page, "/account", console.content.text("console.account.notify_saved"))
 
 
 def _subscribe(console: Console, page: Page) -> Response:

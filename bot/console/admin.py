@@ -52,11 +52,14 @@ def _add(console: Console, page: Page) -> Response:
         units.get(page.session, int(raw_unit)) if raw_unit.isdigit() and len(raw_unit) < 9 else None
     )
     if unit is None:
-        return console.back(page, "/admin/officers", "Mời chọn đơn vị.")
+        return console.back(
+            page, "/admin/officers", console.content.text("console.admin.pick_unit")
+        )
     try:
         officer = officers.add(page.session, name, role, None)
     except officers.OfficerError:
-        return console.back(page, "/admin/officers", "Tên (1–128 ký tự) và vai trò là bắt buộc.")
+        said = console.content.text("console.admin.name_and_role")
+        return console.back(page, "/admin/officers", said)
     officer.unit_id = unit.id
     token = accounts.issue_link(page.session, officer, page.now)
     audit.record(
@@ -75,13 +78,13 @@ def _change(console: Console, page: Page, officer_id: int, change: str) -> Respo
     target = page.session.get(Officer, officer_id)
     here = "/admin/officers"
     if target is None:
-        raise guard.Refusal(404, message="Không có cán bộ này.")
+        raise guard.Refusal(404, message=console.content.text("console.admin.no_such_officer"))
     if change == "role":
         role = str(page.form.get("role", ""))
         if role not in officers.ROLES:
-            return console.back(page, here, "Vai trò không hợp lệ.")
+            return console.back(page, here, console.content.text("console.admin.bad_role"))
         if target.id == page.officer.id and role != officers.ADMIN:
-            return console.back(page, here, "Không thể tự bỏ quyền quản trị của chính mình.")
+            return console.back(page, here, console.content.text("console.admin.keep_own_admin"))
         before = target.role
         officers.set_role(page.session, officer_id, role)
         # A new role may need the second factor: each session proves it again.
@@ -92,24 +95,26 @@ def _change(console: Console, page: Page, officer_id: int, change: str) -> Respo
         audit.record(
             page.session, page.officer.id, "officer_role", page.now, None, detail, page.address
         )
-        return console.back(page, here, f"Đã đổi vai trò của {target.name}.")
+        return console.back(
+            page, here, console.text("console.admin.role_changed", name=target.name)
+        )
     elif change == "unit":
         raw = str(page.form.get("unit", ""))
         unit = units.get(page.session, int(raw)) if raw.isdigit() and len(raw) < 9 else None
         if unit is None:
-            return console.back(page, here, "Mời chọn đơn vị.")
+            return console.back(page, here, console.content.text("console.admin.pick_unit"))
         target.unit_id = unit.id
         # Reports held in the old unit go back to its queue; open pages are checked again.
         page.send(*triage.release(page.session, target, _actor(page), page.now))
         accounts.end_sessions(page.session, officer_id, page.now)
-        said = f"Đã chuyển {target.name} sang {unit.name}."
+        said = console.text("console.admin.moved", name=target.name, unit=unit.name)
     elif change == "deactivate":
         if target.id == page.officer.id:
-            return console.back(page, here, "Không thể tự khóa tài khoản của chính mình.")
+            return console.back(page, here, console.content.text("console.admin.keep_own_account"))
         officers.deactivate(page.session, officer_id)
         accounts.end_sessions(page.session, officer_id, page.now)
         page.send(*triage.release(page.session, target, _actor(page), page.now))
-        said = f"Đã khóa tài khoản {target.name}; mọi phiên đăng nhập đã kết thúc."
+        said = console.text("console.admin.deactivated", name=target.name)
     elif change == "link":
         token = accounts.issue_link(page.session, target, page.now)
         audit.record(
@@ -124,9 +129,9 @@ def _change(console: Console, page: Page, officer_id: int, change: str) -> Respo
         return _roster(console, page, f"{console.public_url}/setup/{token}", target)
     elif change == "signout":
         ended = accounts.end_sessions(page.session, officer_id, page.now)
-        said = f"Đã kết thúc {ended} phiên của {target.name}."
+        said = console.text("console.admin.signed_out", count=ended, name=target.name)
     else:
-        raise guard.Refusal(404, message="Không có thao tác này.")
+        raise guard.Refusal(404, message=console.content.text("console.admin.no_such_change"))
     audit.record(
         page.session,
         page.officer.id,

@@ -19,8 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
 from bot.console import guard
-from bot.console.format import FILTERS
-from content import Content
+from bot.console.format import filters
+from content import Content, Markup
 from db import outbox
 from db.clock import utcnow
 from db.engine import Database
@@ -110,8 +110,18 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.filters.update(FILTERS)
+        self.templates.filters.update(filters(content))
         self.templates.globals["words"] = content
+
+    def text(self, key: str, **values: Any) -> str:
+        """A console message (messages.yaml: console.*) with its {fields} filled as plain
+        text. Unlike Content.text, the values are not HTML-escaped: the templates escape
+        what they show (a flash message, a refusal, a problem), and a detail kept in the
+        audit log is kept as typed, so escaping here too would show "&amp;" for "&"."""
+        return self.content.text(key, **{k: Markup(str(v)) for k, v in values.items()})
+
+    def _too_large(self) -> guard.Refusal:
+        return guard.Refusal(413, message=self.content.text("console.too_large"))
 
     def router(self, routes: list[Route]) -> APIRouter:
         """The routes as one router: each admitted by the guard, then its work done."""
@@ -126,11 +136,11 @@ class Console:
             if route.raw:  # small JSON from the page's script: refused unread beyond the cap
                 announced = request.headers.get("Content-Length", "")
                 if not announced.isdigit() or int(announced) > RAW_CAP:
-                    return self.refused(guard.Refusal(413, message="Nội dung quá lớn."))
+                    return self.refused(self._too_large())
                 async for chunk in request.stream():
                     body += chunk
                     if len(body) > RAW_CAP:
-                        return self.refused(guard.Refusal(413, message="Nội dung quá lớn."))
+                        return self.refused(self._too_large())
             params = request.path_params
 
             def work(page: Page) -> Response:
@@ -214,7 +224,10 @@ class Console:
         announced = request.headers.get("Content-Length", "")
         if not announced.isdigit() or int(announced) > self.max_body_bytes:
             # Forms always announce their length; one that does not could be endless.
-            raise guard.Refusal(413 if announced else 411, message="Nội dung gửi lên quá lớn.")
+            raise guard.Refusal(
+                413 if announced else 411,
+                message=self.content.text("console.form_too_large"),
+            )
         # Fields: a province's staff may tick each of its units for an alert (a few hundred).
         data = await request.form(max_files=2, max_fields=MAX_FIELDS)
         read: dict[str, Any] = {}

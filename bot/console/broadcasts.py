@@ -53,15 +53,16 @@ def routes(console: Console) -> APIRouter:
 
 
 def _show(console: Console, page: Page, broadcast_id: int) -> Response:
-    return _details(console, page, _find(page, broadcast_id))
+    return _details(console, page, _find(console, page, broadcast_id))
 
 
-def _find(page: Page, broadcast_id: int, lock: bool = False) -> Broadcast:
+def _find(console: Console, page: Page, broadcast_id: int, lock: bool = False) -> Broadcast:
     """A broadcast this officer may see: any submitted one, and their own drafts."""
     statement = select(Broadcast).where(col(Broadcast.id) == broadcast_id)
     found = page.session.exec(statement.with_for_update() if lock else statement).first()
     if found is None or (found.status == broadcasts.DRAFT and found.author_id != page.officer.id):
-        raise guard.Refusal(404, message=f"Không có bản tin #{broadcast_id}.")
+        said = console.text("console.broadcasts.no_such_broadcast", id=broadcast_id)
+        raise guard.Refusal(404, message=said)
     return found
 
 
@@ -155,7 +156,7 @@ def _details(
 
 def _progress(console: Console, page: Page, broadcast_id: int) -> Response:
     """For the page's script: the numbers a reload would show."""
-    found = _find(page, broadcast_id)
+    found = _find(console, page, broadcast_id)
     counted = _counted(page, found)
     return JSONResponse(
         {
@@ -173,9 +174,9 @@ def _progress(console: Console, page: Page, broadcast_id: int) -> Response:
 
 
 def _photo(console: Console, page: Page, broadcast_id: int) -> Response:
-    found = _find(page, broadcast_id)
+    found = _find(console, page, broadcast_id)
     if not found.photo:
-        raise guard.Refusal(404, message="Bản tin này không có ảnh.")
+        raise guard.Refusal(404, message=console.content.text("console.broadcasts.no_photo"))
     kind = rules.photo_type(found.photo) or "application/octet-stream"
     return Response(found.photo, media_type=kind, headers={"Content-Disposition": "inline"})
 
@@ -185,7 +186,8 @@ def _reach(console: Console, page: Page) -> Response:
     try:
         audience = _parse_audience(console, page, page.query.get("audience", ""))
     except broadcasts.BroadcastError:
-        return JSONResponse({"error": "Không có nhóm người nhận này."}, status_code=400)
+        unknown = console.content.text("console.broadcasts.no_such_audience")
+        return JSONResponse({"error": unknown}, status_code=400)
     reach = alerts.reach(page.session, Broadcast(text="", author="", audience=audience))
     return JSONResponse(
         {"audience": audience, "label": _audience(console, audience, page), "reach": reach}
@@ -217,7 +219,7 @@ def _compose(
         typed = _blank(page)
         raw = page.query.get("draft", "")
         if raw.isdigit() and len(raw) < 12:
-            typed = _from_draft(page, _own_draft(page, int(raw)))
+            typed = _from_draft(page, _own_draft(console, page, int(raw)))
     try:
         chosen = _parse_audience(console, page, typed.audience)
         reach: int | None = alerts.reach(
@@ -264,10 +266,11 @@ def _from_draft(page: Page, draft: Broadcast) -> Typed:
     )
 
 
-def _own_draft(page: Page, broadcast_id: int) -> Broadcast:
-    found = _find(page, broadcast_id, lock=True)
+def _own_draft(console: Console, page: Page, broadcast_id: int) -> Broadcast:
+    found = _find(console, page, broadcast_id, lock=True)
     if found.status != broadcasts.DRAFT:
-        raise guard.Refusal(409, message=f"Bản tin #{broadcast_id} đã gửi duyệt, không sửa được.")
+        said = console.text("console.broadcasts.not_editable", id=broadcast_id)
+        raise guard.Refusal(409, message=said)
     return found
 
 
@@ -286,7 +289,7 @@ def _save(console: Console, page: Page) -> Response:
     )
     raw_draft = _field(form, "draft")
     if raw_draft.isdigit() and len(raw_draft) < 12:
-        typed.draft = _own_draft(page, int(raw_draft))
+        typed.draft = _own_draft(console, page, int(raw_draft))
     problems = typed.problems
     problem = rules.text_problem(content, typed.text)
     if problem:
@@ -298,41 +301,41 @@ def _save(console: Console, page: Page) -> Response:
     photo_ok = False
     if photo is not None:
         if rules.photo_type(photo) is None:
-            problems.append("Ảnh phải là tệp JPEG hoặc PNG.")
+            problems.append(content.text("console.broadcasts.photo_type"))
         elif len(photo) > _photo_cap(console):
             limit = size(_photo_cap(console))
-            problems.append(f"Ảnh quá lớn ({size(len(photo))}); tối đa {limit}.")
+            too_large = console.text(
+                "console.broadcasts.photo_too_large", size=size(len(photo)), limit=limit
+            )
+            problems.append(too_large)
         else:
             photo_ok = True
     if typed.link_url and not rules.link_ok(typed.link_url):
-        problems.append(
-            "Đường link cần bắt đầu bằng https:// (hoặc http://) và có tên miền; "
-            "để trống nếu không cần nút."
-        )
+        problems.append(content.text("console.broadcasts.link_invalid"))
     if typed.link_label and not typed.link_url:
-        problems.append("Tên nút cần đi kèm đường link.")
+        problems.append(content.text("console.broadcasts.label_without_link"))
     if len(typed.link_label) > rules.MAX_LABEL:
         problems.append(content.text("broadcast.label_long", limit=rules.MAX_LABEL))
     audience = ""
     try:
         audience = _parse_audience(console, page, typed.audience)
     except broadcasts.BroadcastError:
-        problems.append("Mời chọn nhóm người nhận trong danh sách.")
+        problems.append(content.text("console.broadcasts.pick_audience"))
     send_at = page.now
     if typed.when == "later":
         moment = _moment(typed.day, typed.hour, page.now)
         if moment is None:
-            problems.append("Mời nhập ngày và giờ gửi (giờ Việt Nam), ví dụ 25/11/2026 08:00.")
+            problems.append(content.text("console.broadcasts.ask_when"))
         else:
             problem = rules.when_problem(content, moment, page.now)
             if problem:
                 problems.append(problem)
             send_at = moment
     elif typed.when != "now":
-        problems.append("Mời chọn thời điểm gửi.")
+        problems.append(content.text("console.broadcasts.pick_when"))
     if problems:
         if photo_ok:  # a file input cannot be filled in again by the page
-            problems.append("Ảnh chưa được lưu: mời chọn lại ảnh.")
+            problems.append(content.text("console.broadcasts.photo_not_kept"))
         return _compose(console, page, typed, status=400)
     me = page.officer
     link_label = typed.link_label or None
@@ -390,19 +393,20 @@ def _photo_cap(console: Console) -> int:
 
 
 def _submit(console: Console, page: Page, broadcast_id: int) -> Response:
-    found = _find(page, broadcast_id, lock=True)
+    found = _find(console, page, broadcast_id, lock=True)
     here = f"/broadcasts/{broadcast_id}"
     if found.status != broadcasts.DRAFT:
-        return console.back(page, here, f"Bản tin #{broadcast_id} đã được gửi duyệt.")
+        said = console.text("console.broadcasts.already_submitted", id=broadcast_id)
+        return console.back(page, here, said)
     broadcasts.submit(found, page.now)
     page.send(*alerts.submitted(page.session, console.content, found))
     _record(page, "broadcast_submit", found)
-    said = f"Đã gửi lãnh đạo duyệt bản tin #{broadcast_id}. Đồng chí sẽ được báo kết quả."
+    said = console.text("console.broadcasts.submitted", id=broadcast_id)
     return console.back(page, here, said)
 
 
 def _pending(console: Console, page: Page, broadcast_id: int) -> Broadcast | str:
-    found = _find(page, broadcast_id, lock=True)
+    found = _find(console, page, broadcast_id, lock=True)
     if not alerts.may_decide(page.session, page.officer, found):  # another unit's leads decide
         return console.content.text("broadcast.other_unit", id=found.id)
     if found.status != broadcasts.PENDING_APPROVAL:
@@ -431,7 +435,7 @@ def _reject(console: Console, page: Page, broadcast_id: int) -> Response:
     reason = " ".join(_field(page.form, "reason").split())
     problem = rules.reason_problem(console.content, reason)
     if problem is None and len(reason) > casework.MAX_NOTE:
-        problem = f"Lý do dài quá {casework.MAX_NOTE} ký tự."
+        problem = console.text("console.broadcasts.reason_long", limit=casework.MAX_NOTE)
     if problem is not None:
         return _details(console, page, found, reason=reason, problem=problem, status=400)
     broadcasts.reject(page.session, found, page.officer.name, page.now, reason)
@@ -442,12 +446,12 @@ def _reject(console: Console, page: Page, broadcast_id: int) -> Response:
 
 def _cancel(console: Console, page: Page, broadcast_id: int) -> Response:
     """Until sending starts, by the author or a lead; a draft is simply dropped."""
-    found = _find(page, broadcast_id, lock=True)
+    found = _find(console, page, broadcast_id, lock=True)
     here = f"/broadcasts/{broadcast_id}"
     content = console.content
     if found.status == broadcasts.DRAFT:
         broadcasts.discard_draft(page.session, broadcast_id)
-        return console.back(page, "/broadcasts", "Đã bỏ bản nháp.")
+        return console.back(page, "/broadcasts", content.text("console.broadcasts.draft_dropped"))
     if not alerts.may_cancel(page.session, page.officer, found):
         return console.back(page, here, content.text("broadcast.cancel_not_yours"))
     try:

@@ -12,12 +12,16 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
+import content
 from db import accounts, officers
 from db.models import ConsoleSession, Officer
 
 COOKIE = "cg_session"
 PRE_COOKIE = "cg_form"
-STALE_FORM = "Biểu mẫu đã cũ hoặc không hợp lệ. Mời tải lại trang."
+# The guard's refusals (messages.yaml: console.guard), read once: it runs before any page.
+STALE_FORM = content.load().text("console.guard.stale_form")
+SESSION_ENDED = content.load().text("console.guard.session_ended")
+NOT_ALLOWED = content.load().text("console.guard.not_allowed")
 PUBLIC: frozenset[str] = frozenset()  # no role needed (signed-in or not)
 ANY = frozenset(officers.ROLES)  # any signed-in officer
 TRIAGE = officers.TRIAGE_ROLES
@@ -65,7 +69,7 @@ def admit(
     found = viewer(session, cookie, now)
     if found is None:
         if posted is not None:
-            raise Refusal(403, message="Phiên đăng nhập đã hết. Mời đăng nhập lại.")
+            raise Refusal(403, message=SESSION_ENDED)
         raise Refusal(303, f"/signin?next={quote(path, safe='/')}")
     if posted is not None and not csrf_ok(found.row, posted.get("csrf", "")):
         raise Refusal(403, message=STALE_FORM)
@@ -73,7 +77,7 @@ def admit(
         enrolled = found.officer.totp_enrolled_at is not None
         raise Refusal(303, "/signin/totp" if enrolled else "/account/totp")
     if roles and found.officer.role not in roles:
-        raise Refusal(403, message="Tài khoản của đồng chí không có quyền xem trang này.")
+        raise Refusal(403, message=NOT_ALLOWED)
     return found
 
 

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.console import guard
 from bot.console.app import Console, Page, Route
+from content import Content
 from db import audit, identifiers, officers, queue, reports, units
 from db.models import Evidence, Identifier, Officer, Report
 from handlers import casework, report_view, triage
@@ -87,7 +88,7 @@ def _queue(console: Console, page: Page) -> Response:
         filters=filters,
         holders=holders,
         latest=latest,
-        overdue_ids={r.id for r in found.reports if _overdue(r, page.now)},
+        overdue_ids={r.id for r in found.reports if _overdue(console.content, r, page.now)},
         types=console.content.scams,
         areas=units.places(page.session, console.content.areas),
         units=units.all_units(page.session) if scope.units is None else [],
@@ -118,12 +119,13 @@ def _feed(console: Console, page: Page) -> Response:
     )
 
 
-def _find(page: Page, code: str) -> Report:
+def _find(console: Console, page: Page, code: str) -> Report:
     normal = parse_receipt_code(code)
     report = reports.by_code(page.session, normal) if normal else None
     # Another unit's report is as absent as a code that does not exist.
     if report is None or not _scope(page).sees(report.unit_id):
-        raise guard.Refusal(404, message=f"Không có tố giác mang mã {code[:12]}.")
+        said = console.text("console.reports.no_such_report", code=code[:12])
+        raise guard.Refusal(404, message=said)
     return report
 
 
@@ -132,7 +134,7 @@ def _scope(page: Page) -> units.Scope:
 
 
 def _report(console: Console, page: Page, code: str) -> Response:
-    report = _find(page, code)
+    report = _find(console, page, code)
     view = report_view.build(page.session, console.content, report)
     audit.record(
         page.session, page.officer.id, audit.OPEN_REPORT, page.now, report.id, address=page.address
@@ -155,7 +157,7 @@ def _report(console: Console, page: Page, code: str) -> Response:
             a: triage.refusal(page.session, console.content, page.officer, report, a) is None
             for a in actions
         },
-        deadlines=_deadlines(report, page.now),
+        deadlines=_deadlines(console.content, report, page.now),
         type_label=type_label(console.content, report.scam_type),
         assignees=_assignees(page, report) if lead and report.status in reports.OPEN else [],
         unit=units.name_of(page.session, report.unit_id),
@@ -170,11 +172,11 @@ def _report(console: Console, page: Page, code: str) -> Response:
 
 
 def _act(console: Console, page: Page, code: str) -> Response:
-    report = _find(page, code)
+    report = _find(console, page, code)
     action = str(page.form.get("action", ""))
     here = f"/reports/{report.receipt_code}"
     if action not in triage.ACTIONS or action == triage.CONFIRM:
-        return console.back(page, here, "Thao tác không hợp lệ.")
+        return console.back(page, here, console.content.text("console.reports.bad_action"))
     note = " ".join(str(page.form.get("note", "")).split()) or None
     if action == triage.DUPLICATE:  # the words are the other report's code, as on the card
         original_code = parse_receipt_code(note or "")
@@ -184,9 +186,10 @@ def _act(console: Console, page: Page, code: str) -> Response:
         note = console.content.text("casework.dup_note", code=original.receipt_code)
     if triage.ACTIONS[action].needs_note:
         if not note or substance(note) < casework.MIN_NOTE:
-            return console.back(page, here, "Mời ghi rõ nội dung (ít nhất vài chữ) rồi bấm lại.")
+            return console.back(page, here, console.content.text("console.reports.note_short"))
         if len(note) > casework.MAX_NOTE:
-            return console.back(page, here, f"Nội dung dài quá {casework.MAX_NOTE} ký tự.")
+            said = console.text("console.reports.note_long", limit=casework.MAX_NOTE)
+            return console.back(page, here, said)
     else:
         note = None
     outcome = triage.act(
@@ -199,12 +202,12 @@ def _act(console: Console, page: Page, code: str) -> Response:
 
 
 def _assign(console: Console, page: Page, code: str) -> Response:
-    report = _find(page, code)
+    report = _find(console, page, code)
     here = f"/reports/{report.receipt_code}"
     raw = str(page.form.get("officer", ""))
     assignee = page.session.get(Officer, int(raw)) if raw.isdigit() else None
     if assignee is None:
-        return console.back(page, here, "Mời chọn cán bộ.")
+        return console.back(page, here, console.content.text("console.reports.pick_officer"))
     outcome = triage.assign(page.session, console.content, page.officer, report, assignee, page.now)
     if not outcome.refused:
         page.send(*outcome.effects)
@@ -216,14 +219,15 @@ def _assign(console: Console, page: Page, code: str) -> Response:
 
 
 def _transfer(console: Console, page: Page, code: str) -> Response:
-    report = _find(page, code)
+    report = _find(console, page, code)
     here = f"/reports/{report.receipt_code}"
     raw = str(page.form.get("unit", ""))
     reason = " ".join(str(page.form.get("note", "")).split())
     if not raw.isdigit() or len(raw) > 9:
-        return console.back(page, here, "Mời chọn đơn vị nhận.")
+        return console.back(page, here, console.content.text("console.reports.pick_unit"))
     if substance(reason) < casework.MIN_NOTE or len(reason) > casework.MAX_NOTE:
-        return console.back(page, here, "Mời ghi lý do chuyển (vài chữ, tối đa 1000 ký tự).")
+        said = console.content.text("console.reports.transfer_reason")
+        return console.back(page, here, said)
     outcome = triage.transfer(
         page.session, console.content, page.officer, report, int(raw), reason, page.now
     )
@@ -243,7 +247,7 @@ def _photo(console: Console, page: Page, evidence_id: int) -> Response:
     row = page.session.get(Evidence, evidence_id)
     report = page.session.get(Report, row.report_id) if row and row.report_id else None
     if row is None or report is None or not _scope(page).sees(report.unit_id):
-        raise guard.Refusal(404, message="Không có ảnh này.")
+        raise guard.Refusal(404, message=console.content.text("console.reports.no_such_photo"))
     audit.record(
         page.session,
         page.officer.id,
@@ -289,7 +293,8 @@ def _search(console: Console, page: Page) -> Response:
 def _identifier(console: Console, page: Page, identifier_id: int, problem: str = "") -> Response:
     found = page.session.get(Identifier, identifier_id)
     if found is None:
-        raise guard.Refusal(404, message="Không có định danh này.")
+        said = console.content.text("console.reports.no_such_identifier")
+        raise guard.Refusal(404, message=said)
     naming = queue.naming(page.session, identifier_id, limit=200, scope=_scope(page))
     audit.record(
         page.session,
@@ -320,23 +325,26 @@ def _identifier(console: Console, page: Page, identifier_id: int, problem: str =
 def _judge(console: Console, page: Page, identifier_id: int, verdict: str) -> Response:
     found = page.session.get(Identifier, identifier_id)
     if found is None or verdict not in ("confirm", "withdraw"):
-        raise guard.Refusal(404, message="Không có định danh này.")
+        said = console.content.text("console.reports.no_such_identifier")
+        raise guard.Refusal(404, message=said)
     here = f"/identifiers/{identifier_id}"
     reason = " ".join(str(page.form.get("reason", "")).split())
     if substance(reason) < casework.MIN_NOTE or len(reason) > casework.MAX_NOTE:
-        return console.back(page, here, "Mời ghi lý do (vài chữ, tối đa 1000 ký tự).")
+        return console.back(page, here, console.content.text("console.reports.judge_reason"))
     officer: Officer = page.officer
     actor = f"{officer.name}"
     if verdict == "confirm":
         if found.confirmed_scam:
-            return console.back(page, here, "Định danh này đã được xác nhận.")
+            said = console.content.text("console.reports.already_confirmed")
+            return console.back(page, here, said)
         identifiers.confirm(page.session, found, officer.id, actor, reason, page.now)
-        said = "Đã xác nhận định danh này liên quan lừa đảo."
+        said = console.content.text("console.reports.confirmed")
     else:
         if not found.confirmed_scam:
-            return console.back(page, here, "Định danh này chưa được xác nhận.")
+            said = console.content.text("console.reports.not_confirmed")
+            return console.back(page, here, said)
         identifiers.withdraw(page.session, found, officer.id, actor, reason, page.now)
-        said = "Đã rút xác nhận."
+        said = console.content.text("console.reports.withdrawn")
     audit.record(
         page.session,
         officer.id,
@@ -349,17 +357,21 @@ def _judge(console: Console, page: Page, identifier_id: int, verdict: str) -> Re
     return console.back(page, here, said)
 
 
-def _deadlines(report: Report, now: datetime) -> list[tuple[str, datetime, timedelta]]:
+def _deadlines(
+    words: Content, report: Report, now: datetime
+) -> list[tuple[str, datetime, timedelta]]:
     found = []
     if report.status == reports.NEW and report.ack_due_at:
-        found.append(("Hạn tiếp nhận", report.ack_due_at, report.ack_due_at - now))
+        label = words.text("console.reports.ack_due")
+        found.append((label, report.ack_due_at, report.ack_due_at - now))
     if report.status in reports.OPEN and report.resolve_due_at:
-        found.append(("Hạn giải quyết", report.resolve_due_at, report.resolve_due_at - now))
+        label = words.text("console.reports.resolve_due")
+        found.append((label, report.resolve_due_at, report.resolve_due_at - now))
     return found
 
 
-def _overdue(report: Report, now: datetime) -> bool:
-    return any(left.total_seconds() < 0 for _, _, left in _deadlines(report, now))
+def _overdue(words: Content, report: Report, now: datetime) -> bool:
+    return any(left.total_seconds() < 0 for _, _, left in _deadlines(words, report, now))
 
 
 def _names(page: Page, ids: set[int | None]) -> dict[int, str]:

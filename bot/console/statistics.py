@@ -26,6 +26,7 @@ from bot.periodic.docx import amount
 from bot.periodic.tables import CHARTS, Cell, Labels, Section, by_key, sections
 from bot.periodic.words import Words
 from bot.settings import Settings
+from content import Content
 from db import statistics, units
 from db.clock import to_vietnam
 from db.statistics import Period, PeriodError
@@ -34,16 +35,12 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_MONTHS = 60  # one view covers at most five years (a bar a month)
-PARTS = (
-    ("", "Cả năm"),
-    ("H1", "6 tháng đầu năm"),
-    ("H2", "6 tháng cuối năm"),
-    *((f"Q{q}", f"Quý {r}") for q, r in enumerate(("I", "II", "III", "IV"), 1)),
-    *((f"{m:02d}", f"Tháng {m}") for m in range(1, 13)),
-)
-UNKNOWN = (
-    "Không hiểu kỳ báo cáo này. Mời chọn năm, 6 tháng, quý hoặc tháng, hoặc ghi từ ngày, đến ngày."
-)
+# The parts of a year a period may name (2026, 2026-H1, 2026-Q3, 2026-11).
+HALVES = ("H1", "H2")
+QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
+PARTS = ("", *HALVES, *QUARTERS, *MONTHS)
+ROMAN = {"Q1": "I", "Q2": "II", "Q3": "III", "Q4": "IV"}  # how a quarter is numbered
 
 
 class Problem(ValueError):
@@ -63,30 +60,44 @@ def routes(console: Console) -> APIRouter:
 # --- the period ------------------------------------------------------------------------------
 
 
+def part_labels(words: Content) -> list[tuple[str, str]]:
+    """The parts of a year the form offers, each with its label (messages.yaml)."""
+    return [
+        ("", words.text("console.statistics.parts.year")),
+        ("H1", words.text("console.statistics.parts.half_1")),
+        ("H2", words.text("console.statistics.parts.half_2")),
+        *((q, words.text("console.statistics.parts.quarter", number=ROMAN[q])) for q in QUARTERS),
+        *((m, words.text("console.statistics.parts.month", month=int(m))) for m in MONTHS),
+    ]
+
+
 def name_of(period: Period) -> str:
     """The period's short name (2026, 2026-H1, 2026-Q3, 2026-11), or "" for other days."""
     year = period.first.year
-    for part, _ in PARTS:
+    for part in PARTS:
         text = f"{year}-{part}" if part else str(year)
         if statistics.parse_period(text) == period:
             return text
     return ""
 
 
-def title_of(period: Period) -> str:
-    """The period as a lead says it: Tháng 11/2026, Quý III/2026, 6 tháng đầu năm 2026."""
+def title_of(period: Period, words: Content) -> str:
+    """The period as a lead says it (messages.yaml: console.statistics.titles)."""
     name = name_of(period)
     year = period.first.year
     if not name:
-        return f"Từ ngày {period.first:%d/%m/%Y} đến ngày {period.last:%d/%m/%Y}"
+        first, last = f"{period.first:%d/%m/%Y}", f"{period.last:%d/%m/%Y}"
+        return words.text("console.statistics.titles.days", first=first, last=last)
     part = name[5:]
     if not part:
-        return f"Năm {year}"
-    if part.startswith("H"):
-        return f"{dict(PARTS)[part]} {year}"
-    if part.startswith("Q"):
-        return f"{dict(PARTS)[part]}/{year}"
-    return f"Tháng {int(part)}/{year}"
+        return words.text("console.statistics.titles.year", year=year)
+    if part == "H1":
+        return words.text("console.statistics.titles.half_1", year=year)
+    if part == "H2":
+        return words.text("console.statistics.titles.half_2", year=year)
+    if part in ROMAN:
+        return words.text("console.statistics.titles.quarter", number=ROMAN[part], year=year)
+    return words.text("console.statistics.titles.month", month=int(part), year=year)
 
 
 def query_of(period: Period) -> str:
@@ -101,9 +112,10 @@ def query_of(period: Period) -> str:
     return urlencode(asked)
 
 
-def chosen(query: Mapping[str, str], today: date) -> Period:
+def chosen(query: Mapping[str, str], today: date, words: Content) -> Period:
     """The period the page was asked for: two dates, a named period, a year and a part of
-    it (the form), or else the current month."""
+    it (the form), or else the current month. A Problem, in `words`, if it cannot be shown
+    (only dates and numbers are filled in: Content.text's escaping changes nothing)."""
 
     def given(key: str) -> str:
         return query.get(key, "").strip()[:40]
@@ -112,13 +124,16 @@ def chosen(query: Mapping[str, str], today: date) -> Period:
     year, part = given("year"), given("part")
     if first or last:
         if not (first and last):
-            raise Problem("Mời ghi cả từ ngày và đến ngày.")
+            raise Problem(words.text("console.statistics.both_days"))
         try:
             a, b = date.fromisoformat(first), date.fromisoformat(last)
         except ValueError as error:
-            raise Problem("Ngày không hợp lệ; mời chọn lại ngày.") from error
+            raise Problem(words.text("console.statistics.bad_day")) from error
         if b < a:
-            raise Problem(f"Đến ngày ({b:%d/%m/%Y}) trước từ ngày ({a:%d/%m/%Y}).")
+            said = words.text(
+                "console.statistics.days_reversed", first=f"{a:%d/%m/%Y}", last=f"{b:%d/%m/%Y}"
+            )
+            raise Problem(said)
         period = Period(a, b)
     else:
         if not text and year:
@@ -128,11 +143,11 @@ def chosen(query: Mapping[str, str], today: date) -> Period:
         try:
             period = statistics.parse_period(text)
         except (PeriodError, ValueError) as error:
-            raise Problem(UNKNOWN) from error
+            raise Problem(words.text("console.statistics.unknown")) from error
     if period.first.year < FIRST_YEAR or period.last.year > LAST_YEAR:
-        raise Problem(f"Chỉ xem được số liệu từ năm {FIRST_YEAR} đến năm {LAST_YEAR}.")
+        raise Problem(words.text("console.statistics.years", first=FIRST_YEAR, last=LAST_YEAR))
     if len(period.months()) > MAX_MONTHS:
-        raise Problem("Mỗi lần xem tối đa 5 năm; mời chọn kỳ ngắn hơn.")
+        raise Problem(words.text("console.statistics.too_long"))
     return period
 
 
@@ -236,15 +251,21 @@ def _today(page: Page) -> date:
 
 
 def _page(console: Console, page: Page) -> Response:
-    today = _today(page)
+    today, words = _today(page), console.content
     quick = [
-        ("Tháng này", f"{today:%Y-%m}"),
-        ("Quý này", f"{today.year}-Q{(today.month - 1) // 3 + 1}"),
-        ("6 tháng này", f"{today.year}-H{1 if today.month <= 6 else 2}"),
-        ("Năm nay", str(today.year)),
+        (words.text("console.statistics.quick.month"), f"{today:%Y-%m}"),
+        (
+            words.text("console.statistics.quick.quarter"),
+            f"{today.year}-Q{(today.month - 1) // 3 + 1}",
+        ),
+        (
+            words.text("console.statistics.quick.half"),
+            f"{today.year}-H{1 if today.month <= 6 else 2}",
+        ),
+        (words.text("console.statistics.quick.year"), str(today.year)),
     ]
     try:
-        period = chosen(page.query, today)
+        period = chosen(page.query, today, words)
     except Problem as problem:
         return console.render(
             page,
@@ -252,7 +273,7 @@ def _page(console: Console, page: Page) -> Response:
             status=400,
             problem=str(problem),
             form=_form(page.query, None, today),
-            parts=PARTS,
+            parts=part_labels(words),
             quick=quick,
         )
 
@@ -265,10 +286,10 @@ def _page(console: Console, page: Page) -> Response:
         "statistics.html",
         problem="",
         period=period,
-        title=title_of(period),
+        title=title_of(period, words),
         query=query_of(period),
         form=_form(page.query, period, today),
-        parts=PARTS,
+        parts=part_labels(words),
         quick=quick,
         sections=found,
         counted_unit=_issuer(page, period) if period.units is not None else "",
@@ -280,9 +301,9 @@ def _page(console: Console, page: Page) -> Response:
     )
 
 
-def _asked(page: Page) -> Period:
+def _asked(console: Console, page: Page) -> Period:
     try:
-        return _scoped(page, chosen(page.query, _today(page)))
+        return _scoped(page, chosen(page.query, _today(page), console.content))
     except Problem as problem:
         raise guard.Refusal(400, message=str(problem)) from problem
 
@@ -336,7 +357,7 @@ def _file(name: str, data: bytes, media_type: str) -> Response:
 
 def _docx(console: Console, page: Page) -> Response:
 
-    period = _asked(page)
+    period = _asked(console, page)
     stats = statistics.compute(page.session, period)
     labels = Labels(console.content)
     name = filename(period, "docx")
@@ -348,7 +369,7 @@ def _docx(console: Console, page: Page) -> Response:
 
 def _xlsx(console: Console, page: Page) -> Response:
 
-    period = _asked(page)
+    period = _asked(console, page)
     stats = statistics.compute(page.session, period)
     rows = statistics.reports_of(page.session, period)
     labels = Labels(console.content)
