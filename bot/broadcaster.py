@@ -46,12 +46,16 @@ class Pacer:
     target: float
     margin: float = 0.97
     floor: float = 1.0
+    # Seconds of unused pace that may be spent at once: a burst of catch_up × rate sends
+    # (a Telegram group takes a few at once, then its pace; broadcasts take none).
+    catch_up: float = CATCH_UP
     rate: float = 0.0
     _next: float = field(default_factory=time.monotonic)
     _last_429: float = 0.0
 
     def __post_init__(self) -> None:
         self.rate = self.target * self.margin
+        self._next -= self.catch_up  # a fresh pace has its burst to spend, as a quiet one
 
     async def wait(self) -> float:
         """Until the next send may go; returns that moment (time.monotonic())."""
@@ -59,7 +63,7 @@ class Pacer:
         self._recover(now)
         # Behind schedule, make up at most CATCH_UP of lost time: over any second the count
         # stays under target × margin × (1 + CATCH_UP), below the platform's limit.
-        slot = max(self._next, now - CATCH_UP)
+        slot = max(self._next, now - self.catch_up)
         self._next = slot + 1.0 / self.rate
         # Timers cost more than a message: sleep only when ahead by a couple of sends.
         await asyncio.sleep(slot - now if slot - now > 0.002 else 0)
@@ -113,7 +117,7 @@ class SharedPacer(Pacer):
             if slot - time.monotonic() > 0.002:
                 await asyncio.sleep(slot - time.monotonic())
             now = time.monotonic()
-            if now - slot <= LATE:
+            if now - slot <= max(LATE, self.catch_up):
                 return now
 
     async def _reserve(self) -> None:
@@ -135,7 +139,7 @@ class SharedPacer(Pacer):
     def _take(self, spend: float) -> tuple[float, float]:
         assert self.db is not None
         with self.db.connection() as conn:
-            return throttle.reserve(conn, self.key, spend, CATCH_UP)
+            return throttle.reserve(conn, self.key, spend, self.catch_up)
 
     def _hold_off(self, pause: float) -> None:
         assert self.db is not None
@@ -148,12 +152,18 @@ class SharedPacer(Pacer):
         self._hold_until = max(self._hold_until, time.monotonic() + retry_after)
 
 
-def pacer_for(db: Database, rate: float, key: str = "pace:broadcast") -> Pacer:
+def pacer_for(
+    db: Database,
+    rate: float,
+    key: str = "pace:broadcast",
+    floor: float = 1.0,
+    catch_up: float = CATCH_UP,
+) -> Pacer:
     """One pace for every process on a PostgreSQL database; on SQLite (one process) the
-    process's own."""
+    process's own. `floor`: the slowest a run of 429s may bring it to, messages a second."""
     if db.shared:
-        return SharedPacer(rate, db=db, key=key)
-    return Pacer(rate)
+        return SharedPacer(rate, floor=floor, catch_up=catch_up, db=db, key=key)
+    return Pacer(rate, floor=floor, catch_up=catch_up)
 
 
 class Broadcaster:

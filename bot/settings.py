@@ -119,6 +119,8 @@ class Settings:
     zalo_bot_webhook_url: str = ""
     zalo_bot_webhook_secret: str = ""
     broadcast_rate: float = 25.0
+    # Messages a minute to one Telegram police group, shared by every process (Telegram: ~20).
+    police_group_rate: float = 20.0
     # PostgreSQL connections each process keeps, and may add at a peak (db/engine.py).
     db_pool_size: int = 5
     db_max_overflow: int = 10
@@ -227,6 +229,7 @@ def load(env_file: str | Path | None = ".env") -> Settings:
         zalo_bot_webhook_url=get("ZALO_BOT_WEBHOOK_URL", "").strip(),
         zalo_bot_webhook_secret=get("ZALO_BOT_WEBHOOK_SECRET", "").strip(),
         broadcast_rate=_float("BROADCAST_RATE", 25.0),
+        police_group_rate=_float("POLICE_GROUP_RATE", 20.0),
         db_pool_size=_int("DB_POOL_SIZE", 5, 1),
         db_max_overflow=_int("DB_MAX_OVERFLOW", 10, 0),
         tip_weekday=_int("WEEKLY_TIP_DAY", 1, 1),
@@ -282,6 +285,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("ZALO_OA_APP_ID and ZALO_OA_SECRET_KEY go together")
     if not 0 < settings.broadcast_rate <= 1000:
         raise SettingsError("BROADCAST_RATE must be above 0 and at most 1000 messages/second")
+    if not 1 <= settings.police_group_rate <= 1200:
+        raise SettingsError("POLICE_GROUP_RATE must be 1 to 1200 messages a minute")
     if settings.tip_weekday > 7:
         raise SettingsError("WEEKLY_TIP_DAY must be 1 (Monday) to 7 (Sunday)")
     if settings.jobs_every_seconds <= 0:

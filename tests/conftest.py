@@ -150,6 +150,7 @@ def bot_settings(database_url: str, fake: FakeTelegram) -> Settings:
         telegram_webhook_url="",
         telegram_webhook_secret="",
         http_port=free_port(),
+        police_group_rate=600.0,  # the stand-in has no group limit (see tests/bot_process.py)
     )
 
 

@@ -66,12 +66,12 @@ def in_processes(
     return results
 
 
-def busiest_second(moments: list[float]) -> int:
-    """The most moments in any one-second window (closed at both ends)."""
+def busiest_second(moments: list[float], seconds: float = 1.0) -> int:
+    """The most moments in any window of `seconds` (closed at both ends)."""
     ordered = sorted(moments)
     most, first = 0, 0
     for last, moment in enumerate(ordered):
-        while moment - ordered[first] > 1.0:
+        while moment - ordered[first] > seconds:
             first += 1
         most = max(most, last - first + 1)
     return most

@@ -153,3 +153,9 @@ def test_backup_settings_are_checked(
 ) -> None:
     with pytest.raises(SettingsError, match=message):
         _load(monkeypatch, **{name: value})
+
+
+@pytest.mark.parametrize("value", ["0", "5000"])
+def test_a_police_groups_pace_is_checked(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    with pytest.raises(SettingsError, match="POLICE_GROUP_RATE must be 1 to 1200"):
+        _load(monkeypatch, POLICE_GROUP_RATE=value)

@@ -87,6 +87,7 @@ def _telegram(parts: Parts) -> Any:
         content=parts.content,
         evidence_max_bytes=settings.limits.evidence_max_bytes,
         police_chat_id=int(settings.police_chat_id) if settings.police_chat_id else None,
+        police_group_rate=settings.police_group_rate,
     )
 
 

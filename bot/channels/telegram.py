@@ -27,6 +27,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
+from bot.broadcaster import Pacer, pacer_for
 from bot.channels import delivery
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.intake import Intake
@@ -61,6 +62,7 @@ POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
 ALLOWED_UPDATES = ["message", "callback_query"]
 ALBUM_SIZE = 10  # photos per media group, Telegram's maximum
 CARD_BUSY = 2.0  # seconds before a card another worker is sending is tried again
+GROUP_BURST = 10  # messages a quiet police group takes at once (a card, its photos, notes)
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,14 @@ class TelegramChannel:
         content: Content,
         evidence_max_bytes: int,
         police_chat_id: int | None = None,
+        police_group_rate: float = 20.0,
     ) -> None:
         self.db, self.dispatcher, self.content = db, dispatcher, content
         self.police_chat_id = police_chat_id
+        # One pace per police group, shared by every process (bot/broadcaster.py's pacer on a
+        # row of its own): three workers must not post three times a group's limit.
+        self.police_group_rate = police_group_rate
+        self._group_paces: dict[int, Pacer] = {}
         self.evidence_max_bytes = evidence_max_bytes
         self.app: Application = (
             ApplicationBuilder()
@@ -113,7 +120,9 @@ class TelegramChannel:
             .base_url(f"{api_root}/bot")
             .base_file_url(f"{api_root}/file/bot")
             # No overall cap on replies (interactive traffic); 429s are waited out and retried.
-            .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+            .rate_limiter(
+                AIORateLimiter(overall_max_rate=0, group_max_rate=police_group_rate, max_retries=3)
+            )
             .updater(None)  # we poll ourselves: see poll()
             .request(AiohttpRequest())
             # Long polls hold their connection for up to POLL_TIMEOUT seconds.
@@ -296,6 +305,7 @@ class TelegramChannel:
                 await self._edit_card(placed.chat, placed.message_id, placed.moved, None)
             except (Rejected, Blocked) as error:
                 log.warning("could not mark report %s's old card as moved: %s", report_id, error)
+        await self._paced(placed.target)
         posted = await self._call(
             self.bot.send_message(
                 placed.target, placed.reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
@@ -303,11 +313,23 @@ class TelegramChannel:
         )
         await self.db.record(self._remember_card, report_id, placed.target, posted.message_id)
 
+    async def _paced(self, chat: int) -> None:
+        """Until this police group may take one more message (POLICE_GROUP_RATE a minute)."""
+        pace = self._group_paces.get(chat)
+        if pace is None:
+            rate = self.police_group_rate / 60
+            burst = GROUP_BURST / rate  # seconds of pace a quiet group may spend at once
+            key = f"pace:police:{chat}"
+            pace = pacer_for(self.db, rate, key=key, floor=rate / 4, catch_up=burst)
+            self._group_paces[chat] = pace
+        await pace.wait()
+
     async def _edit_card(
         self, chat: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool:
         """Whether the card is there (edited, or already showing this); False when someone
         deleted it in the group."""
+        await self._paced(chat)
         try:
             await self._call(
                 self.bot.edit_message_text(
@@ -342,10 +364,12 @@ class TelegramChannel:
         )
         if row.kind == police.NOTE:
             reply = Reply(str(row.payload.get("text", "")))
+            await self._paced(near.chat)
             await self.send_reply(near.chat, reply, reply_to=beside)
             return
         for start in range(0, len(near.photos), ALBUM_SIZE):
             chunk = near.photos[start : start + ALBUM_SIZE]
+            await self._paced(near.chat)
             if len(chunk) == 1:  # an album needs two to ten photos: one goes on its own
                 await self._call(self.bot.send_photo(near.chat, chunk[0], reply_parameters=beside))
                 continue
