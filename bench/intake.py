@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from content import fold
+from tests.fakes.balancer import RoundRobin
 from tests.fakes.telegram_server import FakeTelegram, Sent, callback_update, text_update
 from tests.walker import ReportWalker, Story
 
@@ -262,46 +261,12 @@ async def _phases(
 WEBHOOK_SECRET = "bench-webhook-secret"
 
 
-@dataclass
-class Fanned(FakeTelegram):
-    """The stand-in Bot API server whose updates go by webhook to several processes in turn,
-    at once rather than one at a time (as a load balancer in front of them would spread
-    Telegram's parallel webhook connections); a POST that fails goes to the next process."""
+class Fanned(RoundRobin):
+    """The stand-in in front of the `canhgiac run` processes (tests/fakes/balancer.py); an
+    update no process took is counted as a failed flow by the walker, and said here."""
 
-    backends: list[str] = field(default_factory=list)
-    _turn: int = 0
-    _posts: set[asyncio.Task[None]] = field(default_factory=set)
-    _http: Any = None
-
-    def push(self, update: dict[str, Any]) -> int:
-        with self._lock:
-            update = {"update_id": next(self._update_ids), **update}
-            self._history.append(update)
-            self.offered_at[update["update_id"]] = time.perf_counter()
-        self._turn += 1
-        task = asyncio.get_running_loop().create_task(self._post(self._turn, update))
-        self._posts.add(task)
-        task.add_done_callback(self._posts.discard)
-        return int(update["update_id"])
-
-    async def _post(self, turn: int, update: dict[str, Any]) -> None:
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
-        for attempt in range(40):
-            backend = self.backends[(turn + attempt) % len(self.backends)]
-            try:
-                async with self._http.post(backend, json=update, headers=headers) as answer:
-                    if answer.status == 200:
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
+    def untaken(self, update: dict[str, Any]) -> None:
         print(f"no process took update {update['update_id']}", file=sys.stderr)
-
-    async def close_http(self) -> None:
-        if self._http is not None:
-            await self._http.close()
 
 
 async def measure_webhooks(
@@ -309,7 +274,7 @@ async def measure_webhooks(
 ) -> Figures:
     """`workers` processes of `canhgiac run` in webhook mode on one database, the updates
     spread among them in turn."""
-    fake = Fanned()
+    fake = Fanned(secret=WEBHOOK_SECRET)
     fake.start()
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -334,7 +299,7 @@ async def measure_webhooks(
             fake.backends.append(f"http://127.0.0.1:{port}/telegram")
         figures = await _phases(name, fake, report_flow, residents, rate, seconds)
         figures.peak_rss_mb = sum(_peak_rss_mb(p.pid) for p in processes)
-        await fake.close_http()
+        await fake.close()
         return figures
     finally:
         for process in processes:

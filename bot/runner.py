@@ -230,14 +230,15 @@ class Channels:
 
     def transports(self) -> dict[str, Transport]:
         found: dict[str, Transport] = {n: c.send_outbox for n, c in self.running.items()}
-        if self.telegram and self._police_groups():  # without any, cards wait
+        if self.telegram and self._open_police_lane():  # no group at all: cards wait
             found[police.POLICE] = self.telegram.send_outbox
         return found
 
-    def _police_groups(self) -> bool:
+    def _open_police_lane(self) -> bool:
         """Whether tip cards have a Telegram group to go to: the deployment's, or a unit's
         own (`canhgiac unit set ID --telegram-chat`; a worker started before the first one
-        was set takes it on restart)."""
+        was set takes it on restart). If so, what waited for a group is due again, and the
+        units still without one are named in the log."""
         with self.parts.db.transaction() as session:
             every = units.all_units(session)
             without = [u.name for u in every if not u.telegram_chat_id]

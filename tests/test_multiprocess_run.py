@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlmodel import col, func, select
 
@@ -29,6 +28,7 @@ from db.engine import Database
 from db.models import Outbox, Report, Resident
 from db.outbox import PENDING, SENT
 from tests.bot_process import START_SECONDS, BotProcess
+from tests.fakes.balancer import RoundRobin
 from tests.fakes.telegram_server import FakeTelegram, Sent, text_update
 from tests.telegram_user import TelegramUser
 from tests.test_broadcasts import ALERT, _subscribe
@@ -51,49 +51,14 @@ TO_A_CHAT = ("sendMessage", "sendPhoto")
 
 
 @dataclass
-class LoadBalanced(FakeTelegram):
-    """The stand-in Bot API server whose updates go by webhook to several processes in
-    turn, each POST retried on the next process until one answers 200 (as Telegram retries,
-    and a load balancer skips a dead backend). What was sent is indexed by chat as it comes,
-    so that two hundred residents waiting for their answers cost the server's thread (whose
-    clock times the rate limit) next to nothing."""
+class LoadBalanced(RoundRobin):
+    """The stand-in in front of the processes (tests/fakes/balancer.py). What was sent is
+    indexed by chat as it comes, so that two hundred residents waiting for their answers
+    cost the server's thread (whose clock times the rate limit) next to nothing."""
 
-    backends: list[str] = field(default_factory=list)
     alerts: Counter[str] = field(default_factory=Counter)
     alert_moments: list[float] = field(default_factory=list)  # when each had arrived
-    _turn: int = 0
-    _posts: set[asyncio.Task[None]] = field(default_factory=set)
     _by_chat: defaultdict[int, list[Sent]] = field(default_factory=lambda: defaultdict(list))
-    _http: aiohttp.ClientSession | None = None
-
-    def push(self, update: dict[str, Any]) -> int:
-        with self._lock:
-            update = {"update_id": next(self._update_ids), **update}
-            self._history.append(update)
-        self._turn += 1
-        task = asyncio.get_running_loop().create_task(self._post(self._turn, update))
-        self._posts.add(task)
-        task.add_done_callback(self._posts.discard)
-        return int(update["update_id"])
-
-    async def _post(self, turn: int, update: dict[str, Any]) -> None:
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        for attempt in range(40):
-            backend = self.backends[(turn + attempt) % len(self.backends)]
-            try:
-                async with self._http.post(backend, json=update, headers=headers) as answer:
-                    if answer.status == 200:
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"no process took update {update['update_id']}")
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
 
     def _message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         result = super()._message(method, params)
@@ -208,7 +173,7 @@ def _short(texts: list[str]) -> list[str]:
 
 @pytest.fixture
 def balanced() -> Any:
-    server = LoadBalanced().start()
+    server = LoadBalanced(secret=SECRET).start()
     yield server
     server.stop()
 
